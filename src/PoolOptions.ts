@@ -1,0 +1,118 @@
+/**
+ * The options a pool is made from, and the schema that checks them before anything spawns.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Framing from "./Framing.js"
+import { ConfigError } from "./ToolPoolError.js"
+
+/**
+ * A duration given as `Duration.DurationInput` (`"2 seconds"`, a number of milliseconds,
+ * or a `Duration`), finite and not negative.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const DurationInput: Schema.Schema<Duration.Duration, Duration.DurationInput> = Schema.transformOrFail(
+  Schema.Union(Schema.String, Schema.Number, Schema.DurationFromSelf),
+  Schema.DurationFromSelf,
+  {
+    strict: true,
+    decode: (input, _, ast) => {
+      const fail = (reason: string) => ParseResult.fail(new ParseResult.Type(ast, input, reason))
+      if (typeof input === "number" && !Number.isFinite(input)) return fail(`expected a finite duration, got ${input}`)
+      return Option.match(Duration.decodeUnknown(input), {
+        onNone: () => fail(`expected a duration such as "2 seconds" or a number of milliseconds, got ${String(input)}`),
+        onSome: (d) =>
+          !Duration.isFinite(d)
+            ? fail("expected a finite duration")
+            : Duration.toMillis(d) < 0 || Number.isNaN(Duration.toMillis(d))
+            ? fail(`expected a duration of zero or more, got ${String(input)}`)
+            : ParseResult.succeed(d)
+      })
+    },
+    encode: (d) => ParseResult.succeed(d)
+  }
+) as Schema.Schema<Duration.Duration, Duration.DurationInput>
+
+const count = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
+const seconds = (n: number) => () => Duration.seconds(n)
+
+/**
+ * The schema of a pool's options. Unknown keys are rejected.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const PoolOptions = Schema.Struct({
+  /** Executable to run (looked up on `PATH`). */
+  command: Schema.Trim.pipe(Schema.nonEmptyString({ message: () => "the command must not be empty" })),
+  args: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /** Extra environment variables, added to the parent's unless `extendEnv` is false. */
+  env: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
+  extendEnv: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  cwd: Schema.optional(Schema.String.pipe(Schema.nonEmptyString())),
+  /** A name for logs and errors; defaults to the command. */
+  name: Schema.optional(Schema.String),
+  instances: Schema.optionalWith(count(1, 1024), { default: () => 1 }),
+  framing: Schema.optionalWith(Framing.Framing, { default: () => Framing.lines() }),
+  /** Deadline of one turn (`request`) and the default wait of `read`. */
+  turnTimeout: Schema.optionalWith(DurationInput, { default: seconds(30) }),
+  /** How long an instance may take to become ready. */
+  startTimeout: Schema.optionalWith(DurationInput, { default: seconds(30) }),
+  /** On shutdown, how long in-flight turns may take to finish. */
+  drain: Schema.optionalWith(DurationInput, { default: seconds(5) }),
+  /** On stop, how long after stdin is closed before SIGTERM. */
+  grace: Schema.optionalWith(DurationInput, { default: seconds(1) }),
+  /** On stop, how long after SIGTERM before SIGKILL. */
+  killAfter: Schema.optionalWith(DurationInput, { default: seconds(2) }),
+  maxResponseBytes: Schema.optionalWith(count(1, 1 << 30), { default: () => 16 * 1024 * 1024 }),
+  /** Inputs queued per instance before `send` waits. */
+  stdinQueue: Schema.optionalWith(count(1, 65_536), { default: () => 64 }),
+  /** Unread responses kept per instance before its output is back-pressured. */
+  responseQueue: Schema.optionalWith(count(1, 65_536), { default: () => 256 }),
+  /** Bytes of recent output kept per instance for status and error reports. */
+  transcriptBytes: Schema.optionalWith(count(0, 1 << 24), { default: () => 16_384 }),
+  /** Bytes of recent stderr kept per instance. */
+  stderrTailBytes: Schema.optionalWith(count(0, 1 << 20), { default: () => 4096 })
+})
+
+/**
+ * Options as a caller writes them: only `command` is required.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Input = typeof PoolOptions.Encoded
+
+/**
+ * Options after decoding, with every default filled in.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PoolOptions = typeof PoolOptions.Type
+
+const decodeOptions = Schema.decodeUnknown(PoolOptions, { onExcessProperty: "error", errors: "first" })
+
+/**
+ * Checks options and fills in defaults, failing with a `ConfigError` that names the field.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const decode = (input: Input): Effect.Effect<PoolOptions, ConfigError> =>
+  decodeOptions(input).pipe(
+    Effect.mapError((error) => {
+      const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+      return new ConfigError({
+        field: issue === undefined || issue.path.length === 0 ? "(options)" : issue.path.map(String).join("."),
+        reason: issue?.message ?? error.message
+      })
+    })
+  )

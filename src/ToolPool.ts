@@ -1,0 +1,200 @@
+/**
+ * A pool of long-running interactive command-line tools, talked to over stdin/stdout.
+ *
+ * @since 0.1.0
+ */
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/pool.js"
+import type { Health, InstanceStatus } from "./InstanceStatus.js"
+import type { Input, PoolOptions } from "./PoolOptions.js"
+import type {
+  InstanceExited,
+  InstanceNotRunning,
+  PoolClosed,
+  ResponseTooLarge,
+  SpawnError,
+  TurnTimeout,
+  UnknownInstance,
+  WriteFailed
+} from "./ToolPoolError.js"
+import { ConfigError } from "./ToolPoolError.js"
+
+/**
+ * Options of one turn.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TurnOptions {
+  /** Deadline of the turn; the pool's `turnTimeout` when absent. */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * Why `send` can fail.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type SendError = UnknownInstance | InstanceNotRunning | InstanceExited | WriteFailed | PoolClosed
+
+/**
+ * Why `read` and `request` can fail.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type TurnError = SendError | TurnTimeout | ResponseTooLarge
+
+/**
+ * Why `restart` can fail.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RestartError = UnknownInstance | SpawnError | PoolClosed
+
+/**
+ * A running pool. Instances are numbered `0 .. instances - 1`; an id stays the same
+ * across restarts.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolPool {
+  /** The decoded options the pool runs with. */
+  readonly options: PoolOptions
+  /**
+   * Queues `input` (one line; a newline is added) for the instance's stdin and returns at
+   * once. When the instance's input queue is full it waits for room instead of growing.
+   */
+  readonly send: (id: number, input: string) => Effect.Effect<void, SendError>
+  /**
+   * The instance's next response. A timeout loses nothing: the response, once complete,
+   * goes to the next `read`.
+   */
+  readonly read: (id: number, options?: TurnOptions) => Effect.Effect<string, TurnError>
+  /**
+   * One exclusive turn: writes `input` and returns the response to it. Turns on an instance
+   * run one at a time, first come first served. Output that arrived between turns is not
+   * taken as the answer, and nor is a late answer to a turn whose caller gave up.
+   */
+  readonly request: (id: number, input: string, options?: TurnOptions) => Effect.Effect<string, TurnError>
+  /** A snapshot of every instance. */
+  readonly status: Effect.Effect<ReadonlyArray<InstanceStatus>>
+  /** Instances counted by state. */
+  readonly health: Effect.Effect<Health>
+  /**
+   * Stops the instance (gracefully, escalating as on shutdown) and starts it again under the
+   * same id; completes when the new process is ready. Its restart count goes up by one.
+   */
+  readonly restart: (id: number) => Effect.Effect<void, RestartError>
+  /**
+   * Takes no more work, lets turns in flight finish up to `drain`, then stops every instance:
+   * close stdin, wait `grace`, SIGTERM the process group, wait `killAfter`, SIGKILL the group.
+   * Closing the pool's scope does the same; both may be called any number of times.
+   */
+  readonly shutdown: Effect.Effect<void>
+}
+
+/**
+ * The default service key of a pool. For a second pool in the same program, declare a key of
+ * your own and provide it with {@link layerAs}.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const ToolPool: Context.Tag<ToolPool, ToolPool> = Context.GenericTag<ToolPool>("toolpool/ToolPool")
+
+/**
+ * Checks the options, spawns every instance concurrently and waits until all are ready.
+ * Fails with a `ConfigError` before spawning anything if an option is wrong, or with the
+ * `SpawnError` of the first instance that could not start (the others are then stopped).
+ * The pool lives as long as the surrounding `Scope`.
+ *
+ * @example
+ * ```ts
+ * import { NodeContext } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { Framing, ToolPool } from "toolpool"
+ *
+ * const program = Effect.gen(function*() {
+ *   const pool = yield* ToolPool.make({
+ *     command: "python3",
+ *     args: ["-q", "-i"],
+ *     instances: 2,
+ *     framing: Framing.prompt(/>>> $/)
+ *   })
+ *   yield* pool.request(0, "x = 21")
+ *   const answer = yield* pool.request(0, "x * 2") // "42"
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  options: Input
+) => Effect.Effect<ToolPool, ConfigError | SpawnError, Scope.Scope | CommandExecutor.CommandExecutor> = internal.make
+
+/**
+ * A layer that provides a pool under the default {@link ToolPool} key.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Input
+): Layer.Layer<ToolPool, ConfigError | SpawnError, CommandExecutor.CommandExecutor> =>
+  Layer.scoped(ToolPool, make(options))
+
+/**
+ * A layer that provides a pool under a key of your own, for programs with several pools.
+ *
+ * @example
+ * ```ts
+ * import { Context } from "effect"
+ * import { ToolPool } from "toolpool"
+ *
+ * class Aiders extends Context.Tag("app/Aiders")<Aiders, ToolPool.ToolPool>() {}
+ * class Pythons extends Context.Tag("app/Pythons")<Pythons, ToolPool.ToolPool>() {}
+ *
+ * const pools = Layer.mergeAll(
+ *   ToolPool.layerAs(Aiders, { command: "aider", instances: 3 }),
+ *   ToolPool.layerAs(Pythons, { command: "python3", args: ["-q", "-i"] })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerAs = <Id>(
+  tag: Context.Tag<Id, ToolPool>,
+  options: Input
+): Layer.Layer<Id, ConfigError | SpawnError, CommandExecutor.CommandExecutor> => Layer.scoped(tag, make(options))
+
+/**
+ * A layer whose options are read through `Config` (environment variables by default).
+ * A missing or malformed value fails with a `ConfigError`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config<Input>
+): Layer.Layer<ToolPool, ConfigError | SpawnError, CommandExecutor.CommandExecutor> =>
+  Layer.scoped(
+    ToolPool,
+    config.pipe(
+      Effect.mapError((error) => new ConfigError({ field: "(config)", reason: String(error) })),
+      Effect.flatMap(make)
+    )
+  )

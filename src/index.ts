@@ -1,0 +1,24 @@
+/**
+ * @since 0.1.0
+ */
+export * as Framing from "./Framing.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as InstanceStatus from "./InstanceStatus.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as PoolOptions from "./PoolOptions.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ToolPool from "./ToolPool.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ToolPoolError from "./ToolPoolError.js"

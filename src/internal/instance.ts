@@ -1,0 +1,329 @@
+/**
+ * One process of a pool (an incarnation of an instance slot): spawn, the fibers that drain
+ * its output and feed its input, exit detection, and the escalating stop.
+ *
+ * Data flow: stdout bytes -> framing decoder -> `responses` queue -> the caller of a turn.
+ * Input: caller -> bounded `stdin` queue -> one long-lived feeder -> the process's stdin.
+ */
+import * as Command from "@effect/platform/Command"
+import * as CommandExecutor from "@effect/platform/CommandExecutor"
+import type { PlatformError } from "@effect/platform/Error"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { ExitInfo } from "../InstanceStatus.js"
+import type { PoolOptions } from "../PoolOptions.js"
+import { InstanceExited, SpawnError, WriteFailed } from "../ToolPoolError.js"
+import type { Frame } from "./framing/frame.js"
+import { makeDecoder, waitsForBanner } from "./framing/index.js"
+import type { ByteRing } from "./ring.js"
+import { reapGroup, signalGroup } from "./terminate.js"
+
+/** Ends the stdin feeder, which then closes the tool's stdin. */
+const EOF = Symbol.for("toolpool/EOF")
+type StdinItem = Uint8Array | typeof EOF
+
+/** Put into `responses` once the instance can answer no more, so a waiting caller wakes up. */
+const BROKEN = Symbol.for("toolpool/Broken")
+type ResponseItem = Frame | typeof BROKEN
+
+const EMPTY = new Uint8Array(0)
+
+/** @internal */
+export type Breakage = InstanceExited | WriteFailed
+
+/** What an incarnation needs from its slot: identity, rings that outlive it, and callbacks. @internal */
+export interface Host {
+  readonly id: number
+  readonly options: PoolOptions
+  readonly executor: CommandExecutor.CommandExecutor
+  readonly stderr: ByteRing
+  readonly transcript: ByteRing
+  /** Called once, as soon as the process has exited and its output is flushed. */
+  readonly onExit: (incarnation: Incarnation, exit: ExitInfo) => Effect.Effect<void>
+  /** Called once, when the instance became ready (or could not). */
+  readonly onReady: (incarnation: Incarnation, error: SpawnError | undefined) => Effect.Effect<void>
+}
+
+/** @internal */
+export interface Incarnation {
+  readonly pid: number
+  readonly startedAt: Date
+  readonly scope: Scope.CloseableScope
+  readonly stdin: Queue.Queue<StdinItem>
+  readonly responses: Queue.Queue<ResponseItem>
+  /** Completed when the instance is ready to serve, or failed when it never will be. */
+  readonly ready: Deferred.Deferred<void, SpawnError>
+  /** Completed at the moment the process exits. */
+  readonly exited: Deferred.Deferred<ExitInfo>
+  /** Why the instance can answer no more, once it cannot. */
+  broken: Breakage | undefined
+  /** Fails with `broken` when it is set, for those who wait on something else meanwhile. */
+  readonly broke: Deferred.Deferred<never, Breakage>
+  /** Responses still to come for turns whose callers gave up (timed out or were interrupted). */
+  owed: number
+  stopping: boolean
+}
+
+const spawnFailure = (host: Host, error: PlatformError): SpawnError => {
+  const { options } = host
+  const base = {
+    instance: host.id,
+    command: [options.command, ...options.args].join(" "),
+    cwd: options.cwd ?? process.cwd(),
+    exitCode: null,
+    signal: null,
+    stderrTail: ""
+  }
+  if (error._tag === "SystemError") {
+    const reason = error.method === "access"
+      ? "BadCwd"
+      : error.reason === "NotFound"
+      ? "NotFound"
+      : error.reason === "PermissionDenied"
+      ? "PermissionDenied"
+      : "Unknown"
+    return new SpawnError({ ...base, reason, detail: error.description ?? error.message })
+  }
+  return new SpawnError({ ...base, reason: "Unknown", detail: error.message })
+}
+
+const exitInfo = (result: Exit.Exit<CommandExecutor.ExitCode, PlatformError>): ExitInfo => {
+  const at = new Date()
+  if (Exit.isSuccess(result)) return { code: result.value, signal: null, at }
+  // The executor reports a death by signal as a failure whose message names the signal.
+  const text = String(Exit.isFailure(result) ? result.cause : "")
+  const signal = /signal: (\w+)/.exec(text)?.[1] ?? "unknown"
+  return { code: null, signal, at }
+}
+
+const buildCommand = (options: PoolOptions): Command.Command => {
+  let command = Command.make(options.command, ...options.args).pipe(
+    Command.env(options.env),
+    Command.stdin("pipe")
+  )
+  if (!options.extendEnv) command = { ...command, extendEnv: false } as Command.Command
+  if (options.cwd !== undefined) command = Command.workingDirectory(command, options.cwd)
+  return command
+}
+
+/**
+ * Spawns the process and starts its fibers. The spawn itself is uninterruptible so that a
+ * process is never created without the incarnation that owns it being returned.
+ * @internal
+ */
+export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
+  Effect.uninterruptible(Effect.gen(function*() {
+    const { options } = host
+    const scope = yield* Scope.make()
+    const proc = yield* Command.start(buildCommand(options)).pipe(
+      Scope.extend(scope),
+      Effect.provideService(CommandExecutor.CommandExecutor, host.executor),
+      Effect.mapError((error) => spawnFailure(host, error)),
+      Effect.tapError(() => Scope.close(scope, Exit.void))
+    )
+    const inc: Incarnation = {
+      pid: proc.pid,
+      startedAt: new Date(),
+      scope,
+      stdin: yield* Queue.bounded<StdinItem>(options.stdinQueue),
+      responses: yield* Queue.bounded<ResponseItem>(options.responseQueue),
+      ready: yield* Deferred.make<void, SpawnError>(),
+      exited: yield* Deferred.make<ExitInfo>(),
+      broken: undefined,
+      broke: yield* Deferred.make<never, Breakage>(),
+      owed: 0,
+      stopping: false
+    }
+    const decoder = makeDecoder(options.framing, options.maxResponseBytes)
+
+    const stdout = yield* proc.stdout.pipe(
+      Stream.runForEachChunk((chunk) => {
+        const frames: Array<Frame> = []
+        for (const bytes of chunk) {
+          host.transcript.push(bytes)
+          for (const frame of decoder.push(bytes)) frames.push(frame)
+        }
+        return frames.length === 0 ? Effect.void : Queue.offerAll(inc.responses, frames)
+      }),
+      Effect.ignore,
+      Effect.forkIn(scope)
+    )
+    yield* proc.stderr.pipe(
+      Stream.runForEach((bytes) =>
+        Effect.sync(() => {
+          host.stderr.push(bytes)
+          host.transcript.push(bytes)
+        })
+      ),
+      Effect.ignore,
+      Effect.forkIn(scope)
+    )
+
+    // Each write is followed by an empty one: the sink waits for 'drain' between the items of a
+    // chunk but not after the last, so this is what makes a slow reader hold the feeder back.
+    const feeder = yield* Stream.fromQueue(inc.stdin).pipe(
+      Stream.takeWhile((item): item is Uint8Array => item !== EOF),
+      Stream.mapChunks(Chunk.flatMap((bytes) => Chunk.make(bytes, EMPTY))),
+      Stream.run(proc.stdin),
+      Effect.catchAll((error) =>
+        breakWith(
+          inc,
+          new WriteFailed({ instance: host.id, pid: inc.pid, detail: error.message })
+        )
+      ),
+      // Not tied to the scope: interrupting a feeder with a write in flight can surface an
+      // unhandled EPIPE later. It ends by itself: at EOF, on a write error, or after the exit.
+      Effect.forkDaemon
+    )
+
+    yield* proc.exitCode.pipe(
+      Effect.exit,
+      Effect.flatMap((result) =>
+        Effect.gen(function*() {
+          const info = exitInfo(result)
+          yield* Deferred.succeed(inc.exited, info)
+          // Let the last output reach the responses, but not forever: a child the tool left
+          // behind may hold the pipe open.
+          yield* Fiber.await(stdout).pipe(Effect.timeout("200 millis"), Effect.ignore)
+          yield* breakWith(
+            inc,
+            new InstanceExited({
+              instance: host.id,
+              pid: inc.pid,
+              exitCode: info.code,
+              signal: info.signal,
+              stderrTail: host.stderr.text()
+            })
+          )
+          yield* endFeeder(inc, feeder).pipe(Effect.forkDaemon)
+          yield* host.onExit(inc, info)
+        })
+      ),
+      Effect.forkIn(scope)
+    )
+
+    yield* awaitReadiness(host, inc).pipe(Effect.forkIn(scope))
+    return inc
+  }))
+
+/** Marks the incarnation unable to answer and wakes whoever waits for a response. */
+const breakWith = (inc: Incarnation, reason: Breakage): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (inc.broken !== undefined) return Effect.void
+    inc.broken = reason
+    inc.responses.unsafeOffer(BROKEN)
+    return Deferred.fail(inc.broke, reason)
+  })
+
+const endFeeder = (inc: Incarnation, feeder: Fiber.RuntimeFiber<void>): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    yield* Queue.offer(inc.stdin, EOF).pipe(Effect.timeout("1 second"), Effect.ignore)
+    yield* Fiber.await(feeder).pipe(Effect.timeout("1 second"), Effect.ignore)
+    yield* Fiber.interrupt(feeder)
+    yield* Queue.shutdown(inc.stdin)
+  })
+
+const awaitReadiness = (host: Host, inc: Incarnation): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const { options } = host
+    let error: SpawnError | undefined
+    if (waitsForBanner(options.framing)) {
+      const failure = (reason: "ExitedAtStartup" | "StartTimeout", detail: string, exit: ExitInfo | undefined) =>
+        new SpawnError({
+          instance: host.id,
+          command: [options.command, ...options.args].join(" "),
+          cwd: options.cwd ?? process.cwd(),
+          reason,
+          detail,
+          exitCode: exit?.code ?? null,
+          signal: exit?.signal ?? null,
+          stderrTail: host.stderr.text()
+        })
+      // The first frame is the banner: whatever the tool printed before its first prompt.
+      const banner = yield* takeFrame(inc).pipe(Effect.timeout(options.startTimeout), Effect.either)
+      if (banner._tag === "Left") {
+        error = banner.left._tag === "TimeoutException"
+          ? failure("StartTimeout", `no prompt within ${Duration.format(options.startTimeout)}`, undefined)
+          : failure("ExitedAtStartup", "the tool exited before its first prompt", yield* Deferred.await(inc.exited))
+      }
+    }
+    yield* error === undefined ? Deferred.succeed(inc.ready, undefined) : Deferred.fail(inc.ready, error)
+    yield* host.onReady(inc, error)
+  })
+
+const isEmpty = (queue: Queue.Queue<ResponseItem>): boolean => Option.getOrElse(queue.unsafeSize(), () => 0) === 0
+
+/**
+ * The next response of the incarnation, in order. Fails once the instance is broken and
+ * every response that came before the breakage has been taken.
+ * @internal
+ */
+export const takeFrame = (inc: Incarnation): Effect.Effect<Frame, Breakage> =>
+  Effect.suspend(() => {
+    if (inc.broken !== undefined && isEmpty(inc.responses)) return Effect.fail(inc.broken)
+    return Effect.flatMap(Queue.take(inc.responses), (item) => {
+      if (item !== BROKEN) return Effect.succeed(item)
+      return inc.broken === undefined ? Effect.die("broken marker without a reason") : Effect.fail(inc.broken)
+    })
+  })
+
+/** Drops every response that nobody has asked for yet; returns how many. @internal */
+export const discardUnread = (inc: Incarnation): Effect.Effect<number> =>
+  Effect.map(Queue.takeAll(inc.responses), (items) => {
+    let dropped = 0
+    for (const item of items) {
+      // the marker stays for whoever asks next
+      if (item === BROKEN) inc.responses.unsafeOffer(BROKEN)
+      else dropped++
+    }
+    return dropped
+  })
+
+/**
+ * Queues bytes for the process's stdin. Returns at once unless the queue is full, in which
+ * case it waits (back-pressure) until there is room or the instance breaks.
+ * @internal
+ */
+export const write = (inc: Incarnation, bytes: Uint8Array): Effect.Effect<void, Breakage> =>
+  Effect.suspend(() => {
+    if (inc.broken !== undefined) return Effect.fail(inc.broken)
+    if (inc.stdin.unsafeOffer(bytes)) return Effect.void
+    return Effect.raceFirst(Queue.offer(inc.stdin, bytes).pipe(Effect.asVoid), Deferred.await(inc.broke))
+  })
+
+/**
+ * Stops the process and everything it started: close stdin, wait `grace`; SIGTERM the group,
+ * wait `killAfter`; SIGKILL the group. Whatever the tool does, this ends in about
+ * grace + killAfter + a moment.
+ * @internal
+ */
+export const stop = (inc: Incarnation, options: PoolOptions): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    inc.stopping = true
+    const exitedWithin = (duration: Duration.Duration) =>
+      Deferred.await(inc.exited).pipe(
+        Effect.timeoutTo({ duration, onSuccess: () => true, onTimeout: () => false })
+      )
+    if (!(yield* Deferred.isDone(inc.exited))) {
+      if (!inc.stdin.unsafeOffer(EOF)) yield* Effect.forkDaemon(Queue.offer(inc.stdin, EOF))
+      if (!(yield* exitedWithin(options.grace))) {
+        yield* signalGroup(inc.pid, "SIGTERM")
+        if (!(yield* exitedWithin(options.killAfter))) {
+          yield* signalGroup(inc.pid, "SIGKILL")
+          yield* exitedWithin(Duration.seconds(2))
+        }
+      }
+    }
+    // The tool is gone; its children may not be.
+    yield* reapGroup(inc.pid, options.killAfter)
+    // The executor's own finalizer waits for the exit without a limit; never let it hold us.
+    yield* Scope.close(inc.scope, Exit.void).pipe(Effect.disconnect, Effect.timeout("1 second"), Effect.ignore)
+  }).pipe(Effect.uninterruptible)

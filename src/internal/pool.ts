@@ -1,0 +1,302 @@
+/**
+ * The pool: a fixed set of instance slots, each running one incarnation (process) at a time.
+ * A slot keeps what outlives a process (id, counters, stderr tail); `instance.ts` owns the
+ * process itself. Lifecycle changes of a slot (start, stop, restart) are serialised by its
+ * `lifecycle` lock; turns on it by its `turn` lock, which hands it out in FIFO order.
+ */
+import * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { ExitInfo, InstanceStatus, State } from "../InstanceStatus.js"
+import { health as countHealth } from "../InstanceStatus.js"
+import type { Input } from "../PoolOptions.js"
+import { decode } from "../PoolOptions.js"
+import type { ConfigError, SpawnError } from "../ToolPoolError.js"
+import {
+  InstanceNotRunning,
+  PoolClosed,
+  ResponseTooLarge,
+  TurnTimeout,
+  UnknownInstance
+} from "../ToolPoolError.js"
+import type { RestartError, SendError, ToolPool, TurnError, TurnOptions } from "../ToolPool.js"
+import type { Frame } from "./framing/frame.js"
+import { encode } from "./framing/index.js"
+import type { Host, Incarnation } from "./instance.js"
+import * as Instance from "./instance.js"
+import { ByteRing } from "./ring.js"
+
+interface Slot {
+  readonly id: number
+  readonly host: Host
+  state: State
+  current: Incarnation | undefined
+  requests: number
+  restarts: number
+  lastExit: ExitInfo | null
+  lastError: string | null
+  readonly turn: Effect.Semaphore
+  readonly lifecycle: Effect.Semaphore
+}
+
+/** @internal */
+export const make = (
+  input: Input
+): Effect.Effect<ToolPool, ConfigError | SpawnError, Scope.Scope | CommandExecutor.CommandExecutor> =>
+  Effect.gen(function*() {
+    const options = yield* decode(input)
+    const executor = yield* CommandExecutor.CommandExecutor
+    let closed = false
+    const shutdownDone = yield* Deferred.make<void>()
+
+    const onExit = (slot: Slot, inc: Incarnation, exit: ExitInfo) =>
+      Effect.sync(() => {
+        slot.lastExit = exit
+        if (slot.current !== inc || inc.stopping) return
+        slot.state = "exited"
+        slot.lastError = inc.broken?.message ?? null
+      }).pipe(
+        Effect.zipRight(Effect.logDebug("instance exited")),
+        Effect.annotateLogs({ instance: slot.id, pid: inc.pid, code: exit.code, signal: exit.signal })
+      )
+
+    const onReady = (slot: Slot, inc: Incarnation, error: SpawnError | undefined) =>
+      Effect.suspend(() => {
+        if (slot.current !== inc || inc.stopping) return Effect.void
+        if (error === undefined) {
+          if (slot.state === "starting") slot.state = "ready"
+          return Effect.logDebug("instance ready").pipe(Effect.annotateLogs({ instance: slot.id, pid: inc.pid }))
+        }
+        slot.state = "failed"
+        slot.lastError = error.message
+        // It will never serve: take it down now rather than at shutdown.
+        return Instance.stop(inc, options).pipe(slot.lifecycle.withPermits(1), Effect.forkDaemon, Effect.asVoid)
+      })
+
+    const slots: ReadonlyArray<Slot> = Array.from({ length: options.instances }, (_, id) => {
+      const slot: Slot = {
+        id,
+        host: {
+          id,
+          options,
+          executor,
+          stderr: new ByteRing(options.stderrTailBytes),
+          transcript: new ByteRing(options.transcriptBytes),
+          onExit: (inc, exit) => onExit(slot, inc, exit),
+          onReady: (inc, error) => onReady(slot, inc, error)
+        },
+        state: "starting",
+        current: undefined,
+        requests: 0,
+        restarts: 0,
+        lastExit: null,
+        lastError: null,
+        turn: Effect.unsafeMakeSemaphore(1),
+        lifecycle: Effect.unsafeMakeSemaphore(1)
+      }
+      return slot
+    })
+
+    const slotOf = (id: number): Effect.Effect<Slot, UnknownInstance | PoolClosed> =>
+      Effect.suspend((): Effect.Effect<Slot, UnknownInstance | PoolClosed> => {
+        if (closed) return Effect.fail(new PoolClosed())
+        const slot = Number.isInteger(id) ? slots[id] : undefined
+        return slot === undefined
+          ? Effect.fail(new UnknownInstance({ instance: id, instances: slots.length }))
+          : Effect.succeed(slot)
+      })
+
+    /** Spawns a new incarnation into the slot; the caller holds the lifecycle lock. */
+    const spawnInto = (slot: Slot): Effect.Effect<Incarnation, SpawnError> =>
+      Effect.suspend(() => {
+        slot.state = "starting"
+        return Instance.spawn(slot.host)
+      }).pipe(
+        Effect.tap((inc) =>
+          Effect.sync(() => {
+            slot.current = inc
+          })
+        ),
+        Effect.tapError((error) =>
+          Effect.sync(() => {
+            slot.state = "failed"
+            slot.lastError = error.message
+          })
+        ),
+        Effect.withSpan("toolpool.spawn", { attributes: { instance: slot.id, command: options.command } })
+      )
+
+    /** Stops the slot's process, if any; the caller holds the lifecycle lock. */
+    const stopSlot = (slot: Slot, final: State): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const inc = slot.current
+        if (inc === undefined) {
+          slot.state = final
+          return Effect.void
+        }
+        slot.state = "stopping"
+        return Instance.stop(inc, options).pipe(
+          Effect.ensuring(Effect.sync(() => {
+            slot.state = final
+          }))
+        )
+      })
+
+    /** The slot's live incarnation, once it is ready to serve. */
+    const serving = (slot: Slot): Effect.Effect<Incarnation, InstanceNotRunning | SpawnError> =>
+      Effect.suspend((): Effect.Effect<Incarnation, InstanceNotRunning | SpawnError> => {
+        const inc = slot.current
+        if (inc !== undefined && (slot.state === "ready" || slot.state === "busy")) return Effect.succeed(inc)
+        if (inc !== undefined && slot.state === "starting") return Effect.as(Deferred.await(inc.ready), inc)
+        return Effect.fail(new InstanceNotRunning({ instance: slot.id, state: slot.state }))
+      })
+
+    const toResult = (slot: Slot, inc: Incarnation, frame: Frame): Effect.Effect<string, ResponseTooLarge> =>
+      frame._tag === "Response"
+        ? Effect.succeed(frame.text)
+        : Effect.fail(new ResponseTooLarge({ instance: slot.id, pid: inc.pid, limit: options.maxResponseBytes }))
+
+    const notRunning = (slot: Slot) => (error: SpawnError | InstanceNotRunning) =>
+      error._tag === "InstanceNotRunning" ? error : new InstanceNotRunning({ instance: slot.id, state: slot.state })
+
+    const deadline = (slot: Slot, timeout: Duration.DurationInput | undefined) => {
+      const duration = timeout ?? options.turnTimeout
+      return Effect.timeoutFail({
+        duration,
+        onTimeout: () =>
+          new TurnTimeout({ instance: slot.id, pid: slot.current?.pid ?? null, timeout: Duration.decode(duration) })
+      })
+    }
+
+    const send = (id: number, input: string): Effect.Effect<void, SendError> =>
+      Effect.flatMap(slotOf(id), (slot): Effect.Effect<void, SendError> => {
+        const inc = slot.current
+        if (inc === undefined || !(slot.state === "ready" || slot.state === "busy" || slot.state === "starting")) {
+          return Effect.fail(new InstanceNotRunning({ instance: id, state: slot.state }))
+        }
+        return Instance.write(inc, encode(options.framing, input))
+      })
+
+    const read = (id: number, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
+      Effect.flatMap(slotOf(id), (slot) =>
+        Effect.gen(function*() {
+          const inc = yield* serving(slot).pipe(Effect.mapError(notRunning(slot)))
+          const frame = yield* Instance.takeFrame(inc)
+          return yield* toResult(slot, inc, frame)
+        }).pipe(slot.turn.withPermits(1), deadline(slot, turn?.timeout)))
+
+    const request = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
+      Effect.flatMap(slotOf(id), (slot) => {
+        let inc: Incarnation | undefined
+        let sent = false
+        let answered = false
+        return Effect.gen(function*() {
+          inc = yield* serving(slot).pipe(Effect.mapError(notRunning(slot)))
+          const current = inc
+          // Output that came between turns is in the transcript; it is not this turn's answer.
+          yield* Instance.discardUnread(current)
+          // Answers still owed to callers who gave up must not reach this one.
+          while (current.owed > 0) {
+            yield* Instance.takeFrame(current)
+            current.owed--
+          }
+          slot.state = "busy"
+          yield* Instance.write(current, encode(options.framing, input))
+          sent = true
+          const frame = yield* Instance.takeFrame(current)
+          answered = true
+          slot.requests++
+          return yield* toResult(slot, current, frame)
+        }).pipe(
+          Effect.ensuring(Effect.sync(() => {
+            if (inc !== undefined && sent && !answered && inc.broken === undefined) inc.owed++
+            if (slot.state === "busy") slot.state = "ready"
+          })),
+          slot.turn.withPermits(1),
+          deadline(slot, turn?.timeout),
+          Effect.withSpan("toolpool.turn", { attributes: { instance: id } })
+        )
+      })
+
+    const status: Effect.Effect<ReadonlyArray<InstanceStatus>> = Effect.map(
+      Clock.currentTimeMillis,
+      (now) =>
+        slots.map((slot): InstanceStatus => {
+          const inc = slot.current
+          const alive = inc !== undefined && (slot.state === "ready" || slot.state === "busy" ||
+            slot.state === "starting" || slot.state === "stopping")
+          return {
+            id: slot.id,
+            pid: alive ? inc.pid : null,
+            state: slot.state,
+            startedAt: alive ? inc.startedAt : null,
+            uptimeMillis: alive ? Math.max(0, now - inc.startedAt.getTime()) : 0,
+            requests: slot.requests,
+            restarts: slot.restarts,
+            lastExit: slot.lastExit,
+            lastError: slot.lastError,
+            stderrTail: slot.host.stderr.text()
+          }
+        })
+    )
+
+    const restart = (id: number): Effect.Effect<void, RestartError> =>
+      Effect.flatMap(slotOf(id), (slot) =>
+        Effect.gen(function*() {
+          const inc = yield* Effect.gen(function*() {
+            if (closed) return yield* Effect.fail(new PoolClosed())
+            yield* stopSlot(slot, "stopped")
+            slot.restarts++
+            return yield* spawnInto(slot)
+          }).pipe(slot.lifecycle.withPermits(1))
+          yield* Deferred.await(inc.ready)
+        }).pipe(Effect.annotateLogs({ instance: id })))
+
+    const shutdown: Effect.Effect<void> = Effect.suspend(() => {
+      if (closed) return Deferred.await(shutdownDone)
+      closed = true
+      return Effect.gen(function*() {
+        // Let turns in flight finish, up to the drain deadline.
+        yield* Effect.forEach(slots, (slot) => slot.turn.withPermits(1)(Effect.void), {
+          concurrency: "unbounded",
+          discard: true
+        }).pipe(Effect.timeout(options.drain), Effect.ignore)
+        yield* Effect.forEach(slots, (slot) => stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1)), {
+          concurrency: "unbounded",
+          discard: true
+        })
+        yield* Effect.logDebug("pool shut down")
+      }).pipe(
+        Effect.ensuring(Deferred.succeed(shutdownDone, undefined)),
+        Effect.uninterruptible,
+        Effect.withSpan("toolpool.shutdown")
+      )
+    })
+
+    yield* Effect.addFinalizer(() => shutdown)
+
+    yield* Effect.forEach(
+      slots,
+      (slot) =>
+        spawnInto(slot).pipe(
+          slot.lifecycle.withPermits(1),
+          Effect.flatMap((inc) => Deferred.await(inc.ready))
+        ),
+      { concurrency: "unbounded", discard: true }
+    )
+
+    return {
+      options,
+      send,
+      read,
+      request,
+      status,
+      health: Effect.map(status, countHealth),
+      restart,
+      shutdown
+    }
+  }).pipe(Effect.annotateLogs({ pool: input.name ?? input.command }))
+

@@ -1,0 +1,36 @@
+/**
+ * Signals to a tool's process group. Every tool is spawned as the leader of its own group
+ * (the executor spawns it detached), so signalling `-pid` reaches its children too.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+
+/** Sends `signal` to the whole group; false when no process of the group is left. @internal */
+export const signalGroup = (pid: number, signal: NodeJS.Signals | 0): Effect.Effect<boolean> =>
+  Effect.sync(() => {
+    try {
+      process.kill(-pid, signal)
+      return true
+    } catch {
+      return false
+    }
+  })
+
+/** Whether any process of the group is still alive. @internal */
+export const groupAlive = (pid: number): Effect.Effect<boolean> => signalGroup(pid, 0)
+
+/**
+ * Ends whatever is left of a group after its leader is gone (children a tool left
+ * behind): SIGTERM, up to `killAfter` for them to go, then SIGKILL.
+ * @internal
+ */
+export const reapGroup = (pid: number, killAfter: Duration.Duration): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    if (!(yield* signalGroup(pid, "SIGTERM"))) return
+    const gone = yield* groupAlive(pid).pipe(
+      Effect.repeat({ schedule: Schedule.spaced("10 millis"), while: (alive) => alive }),
+      Effect.timeoutTo({ duration: killAfter, onSuccess: () => true, onTimeout: () => false })
+    )
+    if (!gone) yield* signalGroup(pid, "SIGKILL")
+  })
