@@ -1,66 +1,152 @@
+import * as Duration from "effect/Duration"
+import type { Prompt, PromptOptions } from "../../Framing.js"
+import { makeAnsiStripper } from "./ansi.js"
 import type { Decoder, Frame } from "./frame.js"
-import { noFrames, response, tooLarge, trimFinalNewline } from "./frame.js"
+import { continuation, noFrames, response, tooLarge, trimFinalNewline } from "./frame.js"
+import { utf8Decoder } from "./lineSplitter.js"
+import { regexFlags } from "./schemas.js"
+
+/** @internal */
+export const prompt = (pattern: RegExp | string, options: PromptOptions = {}): Prompt => ({
+  _tag: "Prompt",
+  pattern: typeof pattern === "string" ? pattern : pattern.source,
+  flags: typeof pattern === "string" ? "" : regexFlags(pattern),
+  window: options.window ?? 1024,
+  stderr: options.stderr ?? false,
+  stripEcho: options.stripEcho ?? false,
+  ...(options.continuation === undefined ? {} : {
+    continuation: typeof options.continuation === "string" ? options.continuation : options.continuation.source
+  }),
+  ...(options.promptChange === undefined ? {} : { promptChange: options.promptChange }),
+  ...(options.settle === undefined ? {} : { settle: Duration.decode(options.settle) })
+})
 
 /**
- * Expect-style decoding: output accumulates until the prompt pattern matches at its very
- * end (only the last `window` characters are tried, so a long response costs no rescans).
- * The text before the prompt, less its final line break, is the response.
- * The first frame is what the tool printed before its first prompt (its banner).
+ * What the prompt encoder tells its decoder: the last input written, for tools that echo it.
  * @internal
  */
-export const makePromptDecoder = (options: {
-  readonly pattern: string
-  readonly flags: string
-  readonly window: number
-  readonly maxBytes: number
-}): Decoder => {
-  const atEnd = new RegExp(`(?:${options.pattern})$`, options.flags)
-  const utf8 = new TextDecoder("utf-8")
+export interface EchoState {
+  lastInput: string | undefined
+}
+
+/**
+ * Removes the echo of `input` from the start of `text`: each input line, in order, matched
+ * against the first lines of the text (a "\r" a terminal adds before "\n" is allowed for).
+ * Nothing is removed unless every input line is there.
+ * @internal
+ */
+export const stripEcho = (text: string, input: string): string => {
+  let rest = text
+  for (const line of input.split("\n")) {
+    const expected = line.endsWith("\r") ? line.slice(0, -1) : line
+    if (!rest.startsWith(expected)) return text
+    const after = rest.slice(expected.length)
+    if (after === "") rest = after
+    else if (after.startsWith("\r\n")) rest = after.slice(2)
+    else if (after.startsWith("\n")) rest = after.slice(1)
+    else return text
+  }
+  return rest
+}
+
+type Boundary = "prompt" | "continuation"
+
+/**
+ * Expect-style decoding: output accumulates until the prompt pattern matches at its very end
+ * (only the last `window` characters are tried, so a long response costs no rescans). ANSI
+ * escape sequences are removed as the output arrives, so patterns see plain text. The text
+ * before the prompt, less its final line break (and the echoed input, with `stripEcho`), is the
+ * response. The first frame is what the tool printed before its first prompt (its banner).
+ *
+ * If the continuation pattern matches at the end instead, a `Continuation` frame ends the turn
+ * (with no text if the output was over the cap; while output is being dropped after a
+ * `TooLarge`, a continuation prompt ends the dropping silently, as the prompt does).
+ *
+ * With `settle`, a match is only a candidate: the decoder acts on it when `flush` is called
+ * (the pool calls it after `settle` of silence), and forgets it when more output comes first.
+ *
+ * The cap counts every byte of a turn's output as it came, escape sequences and the prompt
+ * included, so that where the chunks were cut does not matter. Past it, `TooLarge` is emitted
+ * once and output is dropped up to the next prompt.
+ * @internal
+ */
+export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoState): Decoder => {
+  const atEnd = new RegExp(`(?:${framing.pattern})$`, framing.flags)
+  const continuationAtEnd = framing.continuation === undefined
+    ? undefined
+    : new RegExp(`(?:${framing.continuation})$`, framing.flags)
+  const window = framing.window
+  const settles = framing.settle !== undefined
+  const utf8 = utf8Decoder()
+  const ansi = makeAnsiStripper()
   let parts: Array<string> = []
   let bytes = 0
   let skipping = false
   // The last `window` characters seen, kept apart from `parts` so that a match is cheap.
   let tail = ""
+  let candidate: Boundary | undefined
 
-  const matchTail = (): RegExpExecArray | null => atEnd.exec(tail)
-
-  return {
-    push(chunk) {
-      const text = utf8.decode(chunk, { stream: true })
-      if (text.length === 0) return noFrames
-      tail = tail.length + text.length <= options.window
-        ? tail + text
-        : (tail + text.slice(-options.window)).slice(-options.window)
-      bytes += chunk.length
-      const match = matchTail()
-      if (skipping) {
-        if (match === null) return noFrames
-        skipping = false
-        reset()
-        return noFrames
-      }
-      if (match === null) {
-        if (bytes > options.maxBytes) {
-          skipping = true
-          parts = []
-          return [tooLarge]
-        }
-        parts.push(text)
-        return noFrames
-      }
-      parts.push(text)
-      const whole = parts.length === 1 ? text : parts.join("")
-      const frame: Frame = bytes > options.maxBytes
-        ? tooLarge
-        : response(trimFinalNewline(whole.slice(0, whole.length - match[0].length)))
-      reset()
-      return [frame]
-    }
-  }
-
-  function reset() {
+  const reset = () => {
     parts = []
     bytes = 0
     tail = ""
+    candidate = undefined
   }
+
+  const boundary = (): [Boundary, number] | undefined => {
+    const match = atEnd.exec(tail)
+    if (match !== null) return ["prompt", match[0].length]
+    const more = continuationAtEnd?.exec(tail)
+    return more === null || more === undefined ? undefined : ["continuation", more[0].length]
+  }
+
+  const finish = (kind: Boundary, matched: number): Frame | undefined => {
+    if (skipping) {
+      skipping = false
+      reset()
+      return undefined
+    }
+    const whole = parts.length === 1 && parts[0] !== undefined ? parts[0] : parts.join("")
+    const over = bytes > maxBytes
+    reset()
+    let text = trimFinalNewline(whole.slice(0, whole.length - matched))
+    if (framing.stripEcho && echo.lastInput !== undefined) text = stripEcho(text, echo.lastInput)
+    echo.lastInput = undefined
+    // Being stuck at a continuation prompt matters more than the size: the text is what goes.
+    if (kind === "continuation") return continuation(over ? "" : text)
+    return over ? tooLarge : response(text)
+  }
+
+  const push = (chunk: Uint8Array): ReadonlyArray<Frame> => {
+    const text = ansi.strip(utf8.decode(chunk, { stream: true }))
+    bytes += chunk.length
+    if (text.length > 0) {
+      candidate = undefined
+      tail = tail.length + text.length <= window
+        ? tail + text
+        : (tail + text.slice(-window)).slice(-window)
+      if (!skipping) parts.push(text)
+    }
+    const found = text.length > 0 ? boundary() : undefined
+    if (found !== undefined && !settles) {
+      const frame = finish(...found)
+      return frame === undefined ? noFrames : [frame]
+    }
+    if (found !== undefined) candidate = found[0]
+    if (!skipping && bytes > maxBytes) {
+      skipping = true
+      parts = []
+      return [tooLarge]
+    }
+    return noFrames
+  }
+
+  const flush = (): Frame | undefined => {
+    if (candidate === undefined) return undefined
+    const found = boundary()
+    candidate = undefined
+    return found === undefined ? undefined : finish(...found)
+  }
+
+  return settles ? { push, flush } : { push }
 }
