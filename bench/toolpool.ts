@@ -1,0 +1,92 @@
+/**
+ * The toolpool side: pool options for the benchmark tool and the loops that drive a pool.
+ * Every loop checks each answer, so a fast but wrong pool cannot win.
+ */
+import * as Effect from "effect/Effect"
+import { Framing, type ToolPool } from "../src/index.js"
+import type * as PoolOptions from "../src/PoolOptions.js"
+import * as Fixture from "./fixture.js"
+import { now } from "./stats.js"
+
+export type Mode = "prompt" | "lines"
+
+/** Options of a pool of `instances` benchmark tools, stopped with the same grace and killAfter as the baseline. */
+export const options = (mode: Mode, instances: number, ...flags: ReadonlyArray<string>): PoolOptions.Input => ({
+  command: Fixture.command,
+  args: Fixture.toolArgs(mode, ...flags),
+  instances,
+  framing: mode === "prompt" ? Framing.prompt(/> $/) : Framing.lines(),
+  grace: `${Fixture.GRACE_MS} millis`,
+  killAfter: `${Fixture.KILL_AFTER_MS} millis`
+})
+
+/** A pool that has `submit` (run a turn on any idle instance). */
+interface Submitting {
+  readonly submit: (input: string) => Effect.Effect<string, unknown>
+}
+
+const canSubmit = (pool: ToolPool.ToolPool): pool is ToolPool.ToolPool & Submitting =>
+  "submit" in pool && typeof pool.submit === "function"
+
+/**
+ * How worker `w` of a throughput run takes a turn: through `submit` when the pool has it,
+ * otherwise on its own instance `w`.
+ */
+export const turnFor = (pool: ToolPool.ToolPool): (worker: number, input: string) => Effect.Effect<string, unknown> =>
+  canSubmit(pool) ? (_worker, input) => pool.submit(input) : (worker, input) => pool.request(worker, input)
+
+/** Whether throughput runs go through `submit`. */
+export const usesSubmit = (pool: ToolPool.ToolPool): boolean => canSubmit(pool)
+
+const check = (i: number, answer: string): Effect.Effect<void> =>
+  answer === Fixture.expectedReply(i)
+    ? Effect.void
+    : Effect.dieMessage(`toolpool answered ${JSON.stringify(answer)} to ${JSON.stringify(Fixture.payload(i))}`)
+
+/** `turns` sequential turns on instance 0; the duration of each in milliseconds. */
+export const latencies = (pool: ToolPool.ToolPool, turns: number): Effect.Effect<Array<number>, unknown> =>
+  Effect.gen(function*() {
+    const samples: Array<number> = []
+    for (let i = 0; i < turns; i++) {
+      const start = now()
+      const answer = yield* pool.request(0, Fixture.payload(i))
+      samples.push(now() - start)
+      yield* check(i, answer)
+    }
+    return samples
+  })
+
+/** `workers` concurrent workers taking `perWorker` turns each; the wall time in milliseconds. */
+export const busy = (
+  pool: ToolPool.ToolPool,
+  workers: number,
+  perWorker: number
+): Effect.Effect<number, unknown> => {
+  const turn = turnFor(pool)
+  const worker = (w: number) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < perWorker; i++) {
+        const n = w * perWorker + i
+        yield* check(n, yield* turn(w, Fixture.payload(n)))
+      }
+    })
+  return Effect.suspend(() => {
+    const start = now()
+    return Effect.forEach(Array.from({ length: workers }, (_, w) => w), worker, {
+      concurrency: "unbounded",
+      discard: true
+    }).pipe(Effect.map(() => now() - start))
+  })
+}
+
+/** One turn that answers with `bytes` filler bytes; the time it took in milliseconds. */
+export const flood = (pool: ToolPool.ToolPool, bytes: number): Effect.Effect<number, unknown> =>
+  Effect.suspend(() => {
+    const start = now()
+    return Effect.flatMap(pool.request(0, `/flood ${bytes}`), (answer) => {
+      const took = now() - start
+      return answer.length === bytes && answer.charCodeAt(bytes - 1) === 0x78
+        ? Effect.succeed(took)
+        : Effect.dieMessage(`flood answered ${answer.length} characters, expected ${bytes}`)
+    })
+  })
