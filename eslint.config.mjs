@@ -26,7 +26,10 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      "no-console": "error"
+      "no-console": "error",
+      // Effect's own idioms: Deferred<void>, Effect<void>, Data.TaggedError("X")<{}>
+      "@typescript-eslint/no-invalid-void-type": "off",
+      "@typescript-eslint/no-empty-object-type": "off"
     }
   },
   {

@@ -26,6 +26,8 @@ export const DurationInput: Schema.Schema<Duration.Duration, Duration.DurationIn
     decode: (input, _, ast) => {
       const fail = (reason: string) => ParseResult.fail(new ParseResult.Type(ast, input, reason))
       if (typeof input === "number" && !Number.isFinite(input)) return fail(`expected a finite duration, got ${input}`)
+      // Duration clamps negative numbers to zero; a negative option is a mistake worth naming.
+      if (typeof input === "number" && input < 0) return fail(`expected a duration of zero or more, got ${input}`)
       return Option.match(Duration.decodeUnknown(input), {
         onNone: () => fail(`expected a duration such as "2 seconds" or a number of milliseconds, got ${String(input)}`),
         onSome: (d) =>

@@ -4,14 +4,14 @@
  * @since 0.1.0
  */
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
-import * as Config from "effect/Config"
+import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as internal from "./internal/pool.js"
 import type { Health, InstanceStatus } from "./InstanceStatus.js"
+import * as internal from "./internal/pool.js"
 import type { Input, PoolOptions } from "./PoolOptions.js"
 import type {
   InstanceExited,

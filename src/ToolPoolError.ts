@@ -8,7 +8,8 @@
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 
-const tail = (stderrTail: string): string => stderrTail.length === 0 ? "" : `; stderr tail: ${JSON.stringify(stderrTail)}`
+const tail = (stderrTail: string): string =>
+  stderrTail.length === 0 ? "" : `; stderr tail: ${JSON.stringify(stderrTail)}`
 
 /**
  * The pool's options were rejected before anything was spawned.

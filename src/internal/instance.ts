@@ -46,7 +46,7 @@ export interface Host {
   readonly executor: CommandExecutor.CommandExecutor
   readonly stderr: ByteRing
   readonly transcript: ByteRing
-  /** Called once, as soon as the process has exited and its output is flushed. */
+  /** Called once, as soon as the process has exited. */
   readonly onExit: (incarnation: Incarnation, exit: ExitInfo) => Effect.Effect<void>
   /** Called once, when the instance became ready (or could not). */
   readonly onReady: (incarnation: Incarnation, error: SpawnError | undefined) => Effect.Effect<void>
@@ -63,10 +63,14 @@ export interface Incarnation {
   readonly ready: Deferred.Deferred<void, SpawnError>
   /** Completed at the moment the process exits. */
   readonly exited: Deferred.Deferred<ExitInfo>
+  /** Set when a write failed; later writes fail at once. */
+  writeFailed: WriteFailed | undefined
   /** Why the instance can answer no more, once it cannot. */
   broken: Breakage | undefined
   /** Fails with `broken` when it is set, for those who wait on something else meanwhile. */
   readonly broke: Deferred.Deferred<never, Breakage>
+  /** Observes the exit and reports it; stopping waits for it to be done. */
+  watcher: Fiber.Fiber<void> | undefined
   /** Responses still to come for turns whose callers gave up (timed out or were interrupted). */
   owed: number
   stopping: boolean
@@ -120,99 +124,112 @@ const buildCommand = (options: PoolOptions): Command.Command => {
  * @internal
  */
 export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
-  Effect.uninterruptible(Effect.gen(function*() {
-    const { options } = host
-    const scope = yield* Scope.make()
-    const proc = yield* Command.start(buildCommand(options)).pipe(
-      Scope.extend(scope),
-      Effect.provideService(CommandExecutor.CommandExecutor, host.executor),
-      Effect.mapError((error) => spawnFailure(host, error)),
-      Effect.tapError(() => Scope.close(scope, Exit.void))
-    )
-    const inc: Incarnation = {
-      pid: proc.pid,
-      startedAt: new Date(),
-      scope,
-      stdin: yield* Queue.bounded<StdinItem>(options.stdinQueue),
-      responses: yield* Queue.bounded<ResponseItem>(options.responseQueue),
-      ready: yield* Deferred.make<void, SpawnError>(),
-      exited: yield* Deferred.make<ExitInfo>(),
-      broken: undefined,
-      broke: yield* Deferred.make<never, Breakage>(),
-      owed: 0,
-      stopping: false
-    }
-    const decoder = makeDecoder(options.framing, options.maxResponseBytes)
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const { options } = host
+      const scope = yield* Scope.make()
+      const proc = yield* Command.start(buildCommand(options)).pipe(
+        Scope.extend(scope),
+        Effect.provideService(CommandExecutor.CommandExecutor, host.executor),
+        Effect.mapError((error) => spawnFailure(host, error)),
+        Effect.tapError(() => Scope.close(scope, Exit.void))
+      )
+      const inc: Incarnation = {
+        pid: proc.pid,
+        startedAt: new Date(),
+        scope,
+        stdin: yield* Queue.bounded<StdinItem>(options.stdinQueue),
+        responses: yield* Queue.bounded<ResponseItem>(options.responseQueue),
+        ready: yield* Deferred.make<void, SpawnError>(),
+        exited: yield* Deferred.make<ExitInfo>(),
+        writeFailed: undefined,
+        broken: undefined,
+        broke: yield* Deferred.make<never, Breakage>(),
+        watcher: undefined,
+        owed: 0,
+        stopping: false
+      }
+      const decoder = makeDecoder(options.framing, options.maxResponseBytes)
 
-    const stdout = yield* proc.stdout.pipe(
-      Stream.runForEachChunk((chunk) => {
-        const frames: Array<Frame> = []
-        for (const bytes of chunk) {
-          host.transcript.push(bytes)
-          for (const frame of decoder.push(bytes)) frames.push(frame)
-        }
-        return frames.length === 0 ? Effect.void : Queue.offerAll(inc.responses, frames)
-      }),
-      Effect.ignore,
-      Effect.forkIn(scope)
-    )
-    yield* proc.stderr.pipe(
-      Stream.runForEach((bytes) =>
-        Effect.sync(() => {
-          host.stderr.push(bytes)
-          host.transcript.push(bytes)
-        })
-      ),
-      Effect.ignore,
-      Effect.forkIn(scope)
-    )
+      const stdout = yield* proc.stdout.pipe(
+        Stream.runForEachChunk((chunk) => {
+          const frames: Array<Frame> = []
+          for (const bytes of chunk) {
+            host.transcript.push(bytes)
+            for (const frame of decoder.push(bytes)) frames.push(frame)
+          }
+          return frames.length === 0 ? Effect.void : Queue.offerAll(inc.responses, frames)
+        }),
+        Effect.ignore,
+        restore,
+        Effect.forkIn(scope)
+      )
+      const stderr = yield* proc.stderr.pipe(
+        Stream.runForEach((bytes) =>
+          Effect.sync(() => {
+            host.stderr.push(bytes)
+            host.transcript.push(bytes)
+          })
+        ),
+        Effect.ignore,
+        restore,
+        Effect.forkIn(scope)
+      )
 
-    // Each write is followed by an empty one: the sink waits for 'drain' between the items of a
-    // chunk but not after the last, so this is what makes a slow reader hold the feeder back.
-    const feeder = yield* Stream.fromQueue(inc.stdin).pipe(
-      Stream.takeWhile((item): item is Uint8Array => item !== EOF),
-      Stream.mapChunks(Chunk.flatMap((bytes) => Chunk.make(bytes, EMPTY))),
-      Stream.run(proc.stdin),
-      Effect.catchAll((error) =>
-        breakWith(
-          inc,
-          new WriteFailed({ instance: host.id, pid: inc.pid, detail: error.message })
-        )
-      ),
-      // Not tied to the scope: interrupting a feeder with a write in flight can surface an
-      // unhandled EPIPE later. It ends by itself: at EOF, on a write error, or after the exit.
-      Effect.forkDaemon
-    )
+      // Each write is followed by an empty one: the sink waits for 'drain' between the items of a
+      // chunk but not after the last, so this is what makes a slow reader hold the feeder back.
+      const feeder = yield* Stream.fromQueue(inc.stdin).pipe(
+        Stream.takeWhile((item): item is Uint8Array => item !== EOF),
+        Stream.mapChunks(Chunk.flatMap((bytes) => Chunk.make(bytes, EMPTY))),
+        Stream.run(proc.stdin),
+        Effect.catchAll((error) =>
+          Effect.gen(function*() {
+            const failure = new WriteFailed({ instance: host.id, pid: inc.pid, detail: error.message })
+            inc.writeFailed = failure
+            // The answer to input written before may still be on its way, and the tool may be
+            // exiting (the exit is then the better report): give both a moment.
+            if (!(yield* within(Duration.millis(100), Deferred.await(inc.exited)))) yield* breakWith(inc, failure)
+          })
+        ),
+        // Not tied to the scope: interrupting a feeder with a write in flight can surface an
+        // unhandled EPIPE later. It ends by itself: at EOF, on a write error, or after the exit.
+        restore,
+        Effect.forkDaemon
+      )
 
-    yield* proc.exitCode.pipe(
-      Effect.exit,
-      Effect.flatMap((result) =>
-        Effect.gen(function*() {
-          const info = exitInfo(result)
-          yield* Deferred.succeed(inc.exited, info)
-          // Let the last output reach the responses, but not forever: a child the tool left
-          // behind may hold the pipe open.
-          yield* Fiber.await(stdout).pipe(Effect.timeout("200 millis"), Effect.ignore)
-          yield* breakWith(
-            inc,
-            new InstanceExited({
-              instance: host.id,
-              pid: inc.pid,
-              exitCode: info.code,
-              signal: info.signal,
-              stderrTail: host.stderr.text()
-            })
-          )
-          yield* endFeeder(inc, feeder).pipe(Effect.forkDaemon)
-          yield* host.onExit(inc, info)
-        })
-      ),
-      Effect.forkIn(scope)
-    )
+      const watcher = yield* proc.exitCode.pipe(
+        Effect.exit,
+        Effect.flatMap((result) =>
+          Effect.gen(function*() {
+            const info = exitInfo(result)
+            yield* host.onExit(inc, info)
+            yield* Deferred.succeed(inc.exited, info)
+            // Let the last output arrive, but not forever: a child the tool left behind may
+            // hold the pipes open.
+            yield* within(Duration.millis(200), Fiber.await(Fiber.zip(stdout, stderr)))
+            yield* breakWith(
+              inc,
+              new InstanceExited({
+                instance: host.id,
+                pid: inc.pid,
+                exitCode: info.code,
+                signal: info.signal,
+                stderrTail: host.stderr.text()
+              })
+            )
+            yield* endFeeder(inc, feeder).pipe(Effect.forkDaemon)
+            yield* host.onExit(inc, info)
+          })
+        ),
+        restore,
+        Effect.forkIn(scope)
+      )
 
-    yield* awaitReadiness(host, inc).pipe(Effect.forkIn(scope))
-    return inc
-  }))
+      yield* awaitReadiness(host, inc).pipe(restore, Effect.forkIn(scope))
+      inc.watcher = watcher
+      return inc
+    })
+  )
 
 /** Marks the incarnation unable to answer and wakes whoever waits for a response. */
 const breakWith = (inc: Incarnation, reason: Breakage): Effect.Effect<void> =>
@@ -294,7 +311,8 @@ export const discardUnread = (inc: Incarnation): Effect.Effect<number> =>
  */
 export const write = (inc: Incarnation, bytes: Uint8Array): Effect.Effect<void, Breakage> =>
   Effect.suspend(() => {
-    if (inc.broken !== undefined) return Effect.fail(inc.broken)
+    const failed = inc.broken ?? inc.writeFailed
+    if (failed !== undefined) return Effect.fail(failed)
     if (inc.stdin.unsafeOffer(bytes)) return Effect.void
     return Effect.raceFirst(Queue.offer(inc.stdin, bytes).pipe(Effect.asVoid), Deferred.await(inc.broke))
   })
@@ -308,10 +326,7 @@ export const write = (inc: Incarnation, bytes: Uint8Array): Effect.Effect<void, 
 export const stop = (inc: Incarnation, options: PoolOptions): Effect.Effect<void> =>
   Effect.gen(function*() {
     inc.stopping = true
-    const exitedWithin = (duration: Duration.Duration) =>
-      Deferred.await(inc.exited).pipe(
-        Effect.timeoutTo({ duration, onSuccess: () => true, onTimeout: () => false })
-      )
+    const exitedWithin = (duration: Duration.Duration) => within(duration, Deferred.await(inc.exited))
     if (!(yield* Deferred.isDone(inc.exited))) {
       if (!inc.stdin.unsafeOffer(EOF)) yield* Effect.forkDaemon(Queue.offer(inc.stdin, EOF))
       if (!(yield* exitedWithin(options.grace))) {
@@ -324,6 +339,17 @@ export const stop = (inc: Incarnation, options: PoolOptions): Effect.Effect<void
     }
     // The tool is gone; its children may not be.
     yield* reapGroup(inc.pid, options.killAfter)
+    // Let the exit be reported (to the caller of a turn in flight, among others) before the
+    // scope goes, taking the watcher with it.
+    if (inc.watcher !== undefined) yield* within(Duration.seconds(1), Fiber.await(inc.watcher))
     // The executor's own finalizer waits for the exit without a limit; never let it hold us.
-    yield* Scope.close(inc.scope, Exit.void).pipe(Effect.disconnect, Effect.timeout("1 second"), Effect.ignore)
+    yield* within(Duration.seconds(1), Effect.disconnect(Scope.close(inc.scope, Exit.void)))
   }).pipe(Effect.uninterruptible)
+
+/**
+ * Whether `effect` completed within `duration`. The wait is interruptible even inside an
+ * uninterruptible region (such as `stop`), or the timeout could not cut it short.
+ * @internal
+ */
+export const within = <A>(duration: Duration.Duration, effect: Effect.Effect<A>): Effect.Effect<boolean> =>
+  Effect.interruptible(effect).pipe(Effect.timeoutTo({ duration, onSuccess: () => true, onTimeout: () => false }))

@@ -14,15 +14,9 @@ import type { ExitInfo, InstanceStatus, State } from "../InstanceStatus.js"
 import { health as countHealth } from "../InstanceStatus.js"
 import type { Input } from "../PoolOptions.js"
 import { decode } from "../PoolOptions.js"
-import type { ConfigError, SpawnError } from "../ToolPoolError.js"
-import {
-  InstanceNotRunning,
-  PoolClosed,
-  ResponseTooLarge,
-  TurnTimeout,
-  UnknownInstance
-} from "../ToolPoolError.js"
 import type { RestartError, SendError, ToolPool, TurnError, TurnOptions } from "../ToolPool.js"
+import type { ConfigError, SpawnError } from "../ToolPoolError.js"
+import { InstanceNotRunning, PoolClosed, ResponseTooLarge, TurnTimeout, UnknownInstance } from "../ToolPoolError.js"
 import type { Frame } from "./framing/frame.js"
 import { encode } from "./framing/index.js"
 import type { Host, Incarnation } from "./instance.js"
@@ -57,7 +51,7 @@ export const make = (
         slot.lastExit = exit
         if (slot.current !== inc || inc.stopping) return
         slot.state = "exited"
-        slot.lastError = inc.broken?.message ?? null
+        slot.lastError = exit.signal === null ? `exited with code ${exit.code}` : `killed by ${exit.signal}`
       }).pipe(
         Effect.zipRight(Effect.logDebug("instance exited")),
         Effect.annotateLogs({ instance: slot.id, pid: inc.pid, code: exit.code, signal: exit.signal })
@@ -260,10 +254,13 @@ export const make = (
       closed = true
       return Effect.gen(function*() {
         // Let turns in flight finish, up to the drain deadline.
-        yield* Effect.forEach(slots, (slot) => slot.turn.withPermits(1)(Effect.void), {
-          concurrency: "unbounded",
-          discard: true
-        }).pipe(Effect.timeout(options.drain), Effect.ignore)
+        yield* Instance.within(
+          options.drain,
+          Effect.forEach(slots, (slot) => slot.turn.withPermits(1)(Effect.void), {
+            concurrency: "unbounded",
+            discard: true
+          })
+        )
         yield* Effect.forEach(slots, (slot) => stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1)), {
           concurrency: "unbounded",
           discard: true
@@ -299,4 +296,3 @@ export const make = (
       shutdown
     }
   }).pipe(Effect.annotateLogs({ pool: input.name ?? input.command }))
-

@@ -2,7 +2,7 @@
  * Signals to a tool's process group. Every tool is spawned as the leader of its own group
  * (the executor spawns it detached), so signalling `-pid` reaches its children too.
  */
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 
@@ -30,6 +30,8 @@ export const reapGroup = (pid: number, killAfter: Duration.Duration): Effect.Eff
     if (!(yield* signalGroup(pid, "SIGTERM"))) return
     const gone = yield* groupAlive(pid).pipe(
       Effect.repeat({ schedule: Schedule.spaced("10 millis"), while: (alive) => alive }),
+      // interruptible even when the caller is not, or the timeout could not stop the polling
+      Effect.interruptible,
       Effect.timeoutTo({ duration: killAfter, onSuccess: () => true, onTimeout: () => false })
     )
     if (!gone) yield* signalGroup(pid, "SIGKILL")

@@ -4,7 +4,7 @@ import { makeLineSplitter } from "./lineSplitter.js"
 
 /**
  * Each line is one response, without its "\n" and a "\r" before it. A line longer than
- * `maxBytes` yields one `TooLarge` frame and is skipped up to its end.
+ * `maxBytes` is dropped, and one `TooLarge` frame stands for it where it ends.
  * @internal
  */
 export const makeLinesDecoder = (maxBytes: number): Decoder => {
@@ -12,7 +12,9 @@ export const makeLinesDecoder = (maxBytes: number): Decoder => {
   const split = makeLineSplitter({
     maxBytes,
     onLine: (line) => frames.emit(response(stripCarriageReturn(line))),
-    onOverflow: () => frames.emit(tooLarge)
+    onOverflow: () => {},
+    // reported where the line ends, so the next line is the next frame
+    onOverflowEnd: () => frames.emit(tooLarge)
   })
   return {
     push(chunk) {

@@ -66,8 +66,8 @@ type Boundary = "prompt" | "continuation"
  * (the pool calls it after `settle` of silence), and forgets it when more output comes first.
  *
  * The cap counts every byte of a turn's output as it came, escape sequences and the prompt
- * included, so that where the chunks were cut does not matter. Past it, `TooLarge` is emitted
- * once and output is dropped up to the next prompt.
+ * included, so that where the chunks were cut does not matter. Past it, output is dropped up to
+ * the next prompt, where one `TooLarge` frame takes the place of the response.
  * @internal
  */
 export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoState): Decoder => {
@@ -102,9 +102,11 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
 
   const finish = (kind: Boundary, matched: number): Frame | undefined => {
     if (skipping) {
+      // The oversized response ends here: report it now, so that the turn that gets the
+      // report is the one whose output it was, and the next turn starts in sync.
       skipping = false
       reset()
-      return undefined
+      return kind === "continuation" ? continuation("") : tooLarge
     }
     const whole = parts.length === 1 && parts[0] !== undefined ? parts[0] : parts.join("")
     const over = bytes > maxBytes
@@ -136,7 +138,6 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
     if (!skipping && bytes > maxBytes) {
       skipping = true
       parts = []
-      return [tooLarge]
     }
     return noFrames
   }

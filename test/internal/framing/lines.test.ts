@@ -43,17 +43,18 @@ describe("lines framing", () => {
     }
   })
 
-  it("reports a line as too large as soon as it passes maxBytes, before it ends", () => {
+  it("reports a line as too large where it ends, so the next line is the next frame", () => {
     const decoder = makeLinesDecoder(10)
     expect(decoder.push(bytes("x".repeat(11)))).toEqual([]) // may still be 10 bytes and a "\r"
-    expect(decoder.push(bytes("xx"))).toEqual([{ _tag: "TooLarge" }])
+    expect(decoder.push(bytes("xx"))).toEqual([])
+    expect(decoder.push(bytes("x\nok\n"))).toEqual([{ _tag: "TooLarge" }, { _tag: "Response", text: "ok" }])
   })
 
   it("keeps no more than about maxBytes of a line that never ends", () => {
     const decoder = makeLinesDecoder(16)
     const frames = feed(decoder, Array.from({ length: 1000 }, () => bytes("y".repeat(1000))))
-    expect(frames).toEqual([{ _tag: "TooLarge" }])
-    expect(texts(feed(decoder, [bytes("\nafter\n")]))).toEqual(["after"])
+    expect(frames).toEqual([])
+    expect(feed(decoder, [bytes("\nafter\n")])).toEqual([{ _tag: "TooLarge" }, { _tag: "Response", text: "after" }])
   })
 
   it.prop("any split of the stream gives the frames of the whole", {

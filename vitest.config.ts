@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    globalSetup: ["test/utils/no-leftover-processes.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000
+  }
+})
