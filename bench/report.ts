@@ -34,7 +34,8 @@ const round = (value: number): number => {
 }
 
 export const row = (figure: string, unit: string, toolpool: number, baseline: number, target: Target): Row => {
-  const ratio = toolpool / baseline
+  // judged as printed, so that the table never shows "2" next to a missed "ratio <= 2"
+  const ratio = Number((toolpool / baseline).toFixed(2))
   switch (target._tag) {
     case "RatioAtMost":
       return row_(figure, unit, toolpool, baseline, ratio, `ratio <= ${target.max}`, ratio <= target.max)
@@ -58,7 +59,7 @@ const row_ = (
   unit,
   toolpool: round(toolpool),
   baseline: round(baseline),
-  ratio: Number(ratio.toFixed(2)),
+  ratio,
   target,
   met
 })
