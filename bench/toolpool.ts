@@ -20,23 +20,13 @@ export const options = (mode: Mode, instances: number, ...flags: ReadonlyArray<s
   killAfter: `${Fixture.KILL_AFTER_MS} millis`
 })
 
-/** A pool that has `submit` (run a turn on any idle instance). */
-interface Submitting {
-  readonly submit: (input: string) => Effect.Effect<string, unknown>
-}
+/** How a throughput run takes a turn: through `submit`, on whichever instance is free. */
+export const turnFor =
+  (pool: ToolPool.ToolPool): (worker: number, input: string) => Effect.Effect<string, unknown> => (_worker, input) =>
+    Effect.map(pool.submit(input), (reply) => reply.output)
 
-const canSubmit = (pool: ToolPool.ToolPool): pool is ToolPool.ToolPool & Submitting =>
-  "submit" in pool && typeof pool.submit === "function"
-
-/**
- * How worker `w` of a throughput run takes a turn: through `submit` when the pool has it,
- * otherwise on its own instance `w`.
- */
-export const turnFor = (pool: ToolPool.ToolPool): (worker: number, input: string) => Effect.Effect<string, unknown> =>
-  canSubmit(pool) ? (_worker, input) => pool.submit(input) : (worker, input) => pool.request(worker, input)
-
-/** Whether throughput runs go through `submit`. */
-export const usesSubmit = (pool: ToolPool.ToolPool): boolean => canSubmit(pool)
+/** Whether throughput runs go through `submit` (they do now). */
+export const usesSubmit = (_pool: ToolPool.ToolPool): boolean => true
 
 const check = (i: number, answer: string): Effect.Effect<void> =>
   answer === Fixture.expectedReply(i)

@@ -65,6 +65,10 @@ export const PoolOptions = Schema.Struct({
   framing: Schema.optionalWith(Framing.Framing, { default: () => Framing.lines() }),
   /** Deadline of one turn (`request`) and the default wait of `read`. */
   turnTimeout: Schema.optionalWith(DurationInput, { default: seconds(30) }),
+  /** How long `submit` waits for a free instance before failing with `PoolBusy`. */
+  acquireTimeout: Schema.optionalWith(DurationInput, { default: seconds(30) }),
+  /** How many `submit` callers may wait for a free instance. */
+  maxQueue: Schema.optionalWith(count(0, 1_000_000), { default: () => 10_000 }),
   /** How long an instance may take to become ready. */
   startTimeout: Schema.optionalWith(DurationInput, { default: seconds(30) }),
   /** On shutdown, how long in-flight turns may take to finish. */

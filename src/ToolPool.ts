@@ -9,6 +9,7 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Health, InstanceStatus } from "./InstanceStatus.js"
 import * as internal from "./internal/pool.js"
@@ -16,9 +17,11 @@ import type { Input, PoolOptions } from "./PoolOptions.js"
 import type {
   InstanceExited,
   InstanceNotRunning,
+  PoolBusy,
   PoolClosed,
   ResponseTooLarge,
   SpawnError,
+  ToolPoolError,
   TurnTimeout,
   UnknownInstance,
   WriteFailed
@@ -37,6 +40,35 @@ export interface TurnOptions {
 }
 
 /**
+ * Options of `submit`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SubmitOptions extends TurnOptions {
+  /** Session affinity: turns with the same key go to the same instance while it lives. */
+  readonly key?: string | undefined
+  /** How long to wait for a free instance; the pool's `acquireTimeout` when absent. */
+  readonly acquireTimeout?: Duration.DurationInput | undefined
+  /**
+   * Retry on another (or the restarted) instance when the instance died under the turn,
+   * e.g. `Schedule.recurs(2)`. Other failures are not retried.
+   */
+  readonly retry?: Schedule.Schedule<unknown, ToolPoolError> | undefined
+}
+
+/**
+ * What `submit` returns: the response and the instance that gave it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Submitted {
+  readonly instance: number
+  readonly output: string
+}
+
+/**
  * Why `send` can fail.
  *
  * @since 0.1.0
@@ -51,6 +83,14 @@ export type SendError = UnknownInstance | InstanceNotRunning | InstanceExited | 
  * @category errors
  */
 export type TurnError = SendError | TurnTimeout | ResponseTooLarge
+
+/**
+ * Why `submit` can fail.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type SubmitError = TurnError | PoolBusy
 
 /**
  * Why `restart` can fail.
@@ -86,6 +126,11 @@ export interface ToolPool {
    * taken as the answer, and nor is a late answer to a turn whose caller gave up.
    */
   readonly request: (id: number, input: string, options?: TurnOptions) => Effect.Effect<string, TurnError>
+  /**
+   * One turn on any ready, idle instance. Callers wait in a bounded FIFO queue (`maxQueue`)
+   * for at most the acquire timeout, else fail with `PoolBusy`.
+   */
+  readonly submit: (input: string, options?: SubmitOptions) => Effect.Effect<Submitted, SubmitError>
   /** A snapshot of every instance. */
   readonly status: Effect.Effect<ReadonlyArray<InstanceStatus>>
   /** Instances counted by state. */

@@ -163,6 +163,22 @@ export class ResponseTooLarge extends Data.TaggedError("ResponseTooLarge")<{
 }
 
 /**
+ * `submit` could not get an instance: its wait queue was full (`maxQueue`), or no instance
+ * became free within the acquire timeout.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PoolBusy extends Data.TaggedError("PoolBusy")<{
+  readonly queued: number
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `the pool is busy: ${this.reason} (${this.queued} waiting)`
+  }
+}
+
+/**
  * The pool is shutting down or has shut down; it takes no more work.
  *
  * @since 0.1.0
@@ -189,4 +205,5 @@ export type ToolPoolError =
   | InstanceExited
   | WriteFailed
   | ResponseTooLarge
+  | PoolBusy
   | PoolClosed

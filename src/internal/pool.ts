@@ -14,7 +14,16 @@ import type { ExitInfo, InstanceStatus, State } from "../InstanceStatus.js"
 import { health as countHealth } from "../InstanceStatus.js"
 import type { Input } from "../PoolOptions.js"
 import { decode } from "../PoolOptions.js"
-import type { RestartError, SendError, ToolPool, TurnError, TurnOptions } from "../ToolPool.js"
+import type {
+  RestartError,
+  SendError,
+  SubmitError,
+  SubmitOptions,
+  Submitted,
+  ToolPool,
+  TurnError,
+  TurnOptions
+} from "../ToolPool.js"
 import type { ConfigError, SpawnError } from "../ToolPoolError.js"
 import { InstanceNotRunning, PoolClosed, ResponseTooLarge, TurnTimeout, UnknownInstance } from "../ToolPoolError.js"
 import type { Frame } from "./framing/frame.js"
@@ -22,9 +31,12 @@ import { encode } from "./framing/index.js"
 import type { Host, Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
 import { ByteRing } from "./ring.js"
+import { makeRouter } from "./router.js"
 
 interface Slot {
   readonly id: number
+  /** Turns running or waiting on this slot (the router's measure of idleness). */
+  pending: number
   readonly host: Host
   state: State
   current: Incarnation | undefined
@@ -52,6 +64,7 @@ export const make = (
         if (slot.current !== inc || inc.stopping) return
         slot.state = "exited"
         slot.lastError = exit.signal === null ? `exited with code ${exit.code}` : `killed by ${exit.signal}`
+        router.dispatch()
       }).pipe(
         Effect.zipRight(Effect.logDebug("instance exited")),
         Effect.annotateLogs({ instance: slot.id, pid: inc.pid, code: exit.code, signal: exit.signal })
@@ -62,10 +75,12 @@ export const make = (
         if (slot.current !== inc || inc.stopping) return Effect.void
         if (error === undefined) {
           if (slot.state === "starting") slot.state = "ready"
+          router.dispatch()
           return Effect.logDebug("instance ready").pipe(Effect.annotateLogs({ instance: slot.id, pid: inc.pid }))
         }
         slot.state = "failed"
         slot.lastError = error.message
+        router.dispatch()
         // It will never serve: take it down now rather than at shutdown.
         return Instance.stop(inc, options).pipe(slot.lifecycle.withPermits(1), Effect.forkDaemon, Effect.asVoid)
       })
@@ -83,6 +98,7 @@ export const make = (
           onReady: (inc, error) => onReady(slot, inc, error)
         },
         state: "starting",
+        pending: 0,
         current: undefined,
         requests: 0,
         restarts: 0,
@@ -93,6 +109,8 @@ export const make = (
       }
       return slot
     })
+
+    const router = makeRouter(slots, options.maxQueue)
 
     const slotOf = (id: number): Effect.Effect<Slot, UnknownInstance | PoolClosed> =>
       Effect.suspend((): Effect.Effect<Slot, UnknownInstance | PoolClosed> => {
@@ -182,38 +200,80 @@ export const make = (
           return yield* toResult(slot, inc, frame)
         }).pipe(slot.turn.withPermits(1), deadline(slot, turn?.timeout)))
 
-    const request = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
-      Effect.flatMap(slotOf(id), (slot) => {
-        let inc: Incarnation | undefined
-        let sent = false
-        let answered = false
-        return Effect.gen(function*() {
-          inc = yield* serving(slot).pipe(Effect.mapError(notRunning(slot)))
-          const current = inc
-          // Output that came between turns is in the transcript; it is not this turn's answer.
-          yield* Instance.discardUnread(current)
-          // Answers still owed to callers who gave up must not reach this one.
-          while (current.owed > 0) {
-            yield* Instance.takeFrame(current)
-            current.owed--
-          }
-          slot.state = "busy"
-          yield* Instance.write(current, encode(options.framing, input))
-          sent = true
-          const frame = yield* Instance.takeFrame(current)
-          answered = true
-          slot.requests++
-          return yield* toResult(slot, current, frame)
-        }).pipe(
-          Effect.ensuring(Effect.sync(() => {
-            if (inc !== undefined && sent && !answered && inc.broken === undefined) inc.owed++
-            if (slot.state === "busy") slot.state = "ready"
-          })),
-          slot.turn.withPermits(1),
-          deadline(slot, turn?.timeout),
-          Effect.withSpan("toolpool.turn", { attributes: { instance: id } })
-        )
+    /** One turn on the slot: its lock held, the input written, the response taken. */
+    const turnOn = (slot: Slot, input: string): Effect.Effect<string, TurnError> => {
+      let inc: Incarnation | undefined
+      let sent = false
+      let answered = false
+      return Effect.gen(function*() {
+        inc = yield* serving(slot).pipe(Effect.mapError(notRunning(slot)))
+        const current = inc
+        // Output that came between turns is in the transcript; it is not this turn's answer.
+        yield* Instance.discardUnread(current)
+        // Answers still owed to callers who gave up must not reach this one.
+        while (current.owed > 0) {
+          yield* Instance.takeFrame(current)
+          current.owed--
+        }
+        slot.state = "busy"
+        yield* Instance.write(current, encode(options.framing, input))
+        sent = true
+        const frame = yield* Instance.takeFrame(current)
+        answered = true
+        slot.requests++
+        return yield* toResult(slot, current, frame)
+      }).pipe(
+        Effect.ensuring(Effect.sync(() => {
+          if (inc !== undefined && sent && !answered && inc.broken === undefined) inc.owed++
+          if (slot.state === "busy") slot.state = "ready"
+        })),
+        slot.turn.withPermits(1)
+      )
+    }
+
+    /** Ends a turn's claim on the slot and lets a waiting `submit` have it. */
+    const release = (slot: Slot) =>
+      Effect.sync(() => {
+        slot.pending--
+        router.dispatch()
       })
+
+    const request = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
+      Effect.flatMap(slotOf(id), (slot) =>
+        Effect.sync(() => {
+          slot.pending++
+        }).pipe(
+          Effect.zipRight(turnOn(slot, input)),
+          Effect.ensuring(release(slot)),
+          deadline(slot, turn?.timeout),
+          Effect.withSpan("toolpool.turn", { attributes: { instance: id }, captureStackTrace: false })
+        ))
+
+    const submitOnce = (input: string, submit: SubmitOptions | undefined): Effect.Effect<Submitted, SubmitError> =>
+      Effect.suspend(() => {
+        if (closed) return Effect.fail(new PoolClosed())
+        const acquireTimeout = submit?.acquireTimeout === undefined
+          ? options.acquireTimeout
+          : Duration.decode(submit.acquireTimeout)
+        return Effect.flatMap(router.acquire(submit?.key, acquireTimeout), (slot) =>
+          turnOn(slot, input).pipe(
+            Effect.map((output): Submitted => ({ instance: slot.id, output })),
+            Effect.ensuring(release(slot)),
+            deadline(slot, submit?.timeout),
+            Effect.withSpan("toolpool.turn", { attributes: { instance: slot.id }, captureStackTrace: false })
+          ))
+      })
+
+    const submit = (input: string, submit?: SubmitOptions): Effect.Effect<Submitted, SubmitError> =>
+      submit?.retry === undefined
+        ? submitOnce(input, submit)
+        : submitOnce(input, submit).pipe(
+          Effect.retry({
+            schedule: submit.retry,
+            // only when the instance died under the turn: the input may not have been the cause
+            while: (error) => error._tag === "InstanceExited" || error._tag === "WriteFailed"
+          })
+        )
 
     const status: Effect.Effect<ReadonlyArray<InstanceStatus>> = Effect.map(
       Clock.currentTimeMillis,
@@ -266,6 +326,7 @@ export const make = (
           discard: true
         })
         yield* Effect.logDebug("pool shut down")
+        router.dispatch()
       }).pipe(
         Effect.ensuring(Deferred.succeed(shutdownDone, undefined)),
         Effect.uninterruptible,
@@ -290,6 +351,7 @@ export const make = (
       send,
       read,
       request,
+      submit,
       status,
       health: Effect.map(status, countHealth),
       restart,

@@ -1,0 +1,139 @@
+/**
+ * Hands out idle instances to `submit` callers, first come first served.
+ *
+ * The one rule: dispatch on every change that can make an instance available (a turn ended,
+ * an instance became ready, a waiter arrived). A waiter is handed an instance that is ready and
+ * has no turn running or waiting; handing it over reserves it (`pending` goes up) until the
+ * caller's turn ends.
+ */
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+import { PoolBusy } from "../ToolPoolError.js"
+
+/** What the router needs to see of an instance slot. @internal */
+export interface Routable {
+  readonly id: number
+  readonly state: string
+  /** Turns running or waiting on this instance. */
+  pending: number
+}
+
+interface Waiter<S> {
+  readonly key: string | undefined
+  readonly deferred: Deferred.Deferred<S, PoolBusy>
+  handed: S | undefined
+}
+
+/** @internal */
+export interface Router<S extends Routable> {
+  /** An idle instance (the key's own while it lives), reserved for the caller. */
+  readonly acquire: (key: string | undefined, timeout: Duration.Duration) => Effect.Effect<S, PoolBusy>
+  /** Something changed that may let a waiter go. */
+  readonly dispatch: () => void
+  /** Waiters now queued. */
+  readonly queued: () => number
+}
+
+/** @internal */
+export const makeRouter = <S extends Routable>(slots: ReadonlyArray<S>, maxQueue: number): Router<S> => {
+  const waiters: Array<Waiter<S>> = []
+  const affinity = new Map<string, S>()
+  // Where the search for an idle instance starts, so that load spreads over all of them.
+  let cursor = 0
+
+  const alive = (slot: S) => slot.state === "ready" || slot.state === "busy" || slot.state === "starting"
+  const idle = (slot: S) => slot.state === "ready" && slot.pending === 0
+
+  /** The instance for this key, if one can be had now; undefined if the caller must wait. */
+  const pick = (key: string | undefined): S | undefined => {
+    if (key !== undefined) {
+      const own = affinity.get(key)
+      if (own !== undefined && alive(own)) return idle(own) ? own : undefined
+      affinity.delete(key)
+    }
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[(cursor + i) % slots.length]
+      if (slot !== undefined && idle(slot)) {
+        cursor = (slot.id + 1) % slots.length
+        if (key !== undefined) affinity.set(key, slot)
+        return slot
+      }
+    }
+    return undefined
+  }
+
+  const reserve = (slot: S): S => {
+    slot.pending++
+    return slot
+  }
+
+  /** Whether any instance may serve again: running, starting, or waiting to restart. */
+  const anyHope = () => slots.some((slot) => alive(slot) || slot.state === "backing-off")
+
+  const noneRunning = () => new PoolBusy({ queued: waiters.length, reason: "no instance is running" })
+
+  const dispatch = () => {
+    if (!anyHope()) {
+      const failure = noneRunning()
+      for (const waiter of waiters.splice(0)) Deferred.unsafeDone(waiter.deferred, Effect.fail(failure))
+      return
+    }
+    // Strict FIFO, except that a waiter whose keyed instance is busy does not hold up the others.
+    for (let i = 0; i < waiters.length;) {
+      const waiter = waiters[i]
+      if (waiter === undefined) break
+      const slot = pick(waiter.key)
+      if (slot === undefined) {
+        if (waiter.key === undefined) return // no idle instance for anyone
+        i++
+        continue
+      }
+      waiters.splice(i, 1)
+      waiter.handed = reserve(slot)
+      Deferred.unsafeDone(waiter.deferred, Effect.succeed(slot))
+    }
+  }
+
+  const acquire = (key: string | undefined, timeout: Duration.Duration): Effect.Effect<S, PoolBusy> =>
+    Effect.suspend(() => {
+      if (waiters.length === 0) {
+        const slot = pick(key)
+        if (slot !== undefined) return Effect.succeed(reserve(slot))
+      }
+      if (!anyHope()) return Effect.fail(noneRunning())
+      if (waiters.length >= maxQueue) {
+        return Effect.fail(new PoolBusy({ queued: waiters.length, reason: "the wait queue is full" }))
+      }
+      const waiter: Waiter<S> = {
+        key,
+        deferred: Deferred.unsafeMake<S, PoolBusy>(FiberId.none),
+        handed: undefined
+      }
+      waiters.push(waiter)
+      return Deferred.await(waiter.deferred).pipe(
+        Effect.timeoutFail({
+          duration: timeout,
+          onTimeout: () => new PoolBusy({ queued: waiters.length, reason: "no instance became free in time" })
+        }),
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            if (exit._tag === "Success") return
+            const at = waiters.indexOf(waiter)
+            if (at !== -1) {
+              waiters.splice(at, 1)
+              return
+            }
+            // handed an instance just as it gave up: give the instance back
+            if (waiter.handed !== undefined) {
+              waiter.handed.pending--
+              dispatch()
+            }
+          })
+        )
+      )
+    })
+
+  return { acquire, dispatch, queued: () => waiters.length }
+}
