@@ -14,12 +14,14 @@ import * as ndjsonInternal from "./internal/framing/ndjson.js"
 import * as promptInternal from "./internal/framing/prompt.js"
 import {
   checkPattern,
+  Handshake,
   makeMarker,
   Marker,
   MessageMatch,
   MessagePredicate,
   MessageSchema,
   PositiveDuration,
+  RequestHandler,
   SentinelCommand
 } from "./internal/framing/schemas.js"
 
@@ -162,7 +164,13 @@ export type ContentLength = typeof ContentLength.Type
  * @since 0.1.0
  * @category models
  */
-export const JsonRpc = Schema.TaggedStruct("JsonRpc", { over: Schema.Literal("ndjson", "contentLength") })
+export const JsonRpc = Schema.TaggedStruct("JsonRpc", {
+  over: Schema.Literal("ndjson", "contentLength"),
+  /** Sent first on every (re)start; the instance is ready once it is answered. */
+  handshake: Schema.optional(Handshake),
+  /** Answers the tool's own requests; without it they get a "method not found" error. */
+  onRequest: Schema.optional(RequestHandler)
+})
 
 /**
  * @since 0.1.0
@@ -329,7 +337,23 @@ export const contentLength = (): ContentLength => ({ _tag: "ContentLength" })
  * @since 0.1.0
  * @category constructors
  */
-export const jsonRpc = (options: { readonly over: "ndjson" | "contentLength" }): JsonRpc => ({
-  _tag: "JsonRpc",
-  over: options.over
-})
+export const jsonRpc = (options: JsonRpcOptions): JsonRpc => ({ _tag: "JsonRpc", ...options })
+
+/**
+ * Options of {@link jsonRpc}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JsonRpcOptions {
+  readonly over: "ndjson" | "contentLength"
+  /** e.g. `{ method: "initialize", params: {...}, notification: "notifications/initialized" }` */
+  readonly handshake?: {
+    readonly method: string
+    readonly params?: unknown
+    readonly notification?: string
+    readonly notificationParams?: unknown
+  }
+  /** Answers the tool's requests to the client; throw to answer with an error. */
+  readonly onRequest?: (request: { readonly method: string; readonly params: unknown }) => unknown
+}

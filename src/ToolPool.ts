@@ -11,15 +11,18 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import type { Health, InstanceStatus } from "./InstanceStatus.js"
 import * as internal from "./internal/pool.js"
 import type { Input, PoolOptions } from "./PoolOptions.js"
 import type {
+  IncompleteInput,
   InstanceExited,
   InstanceNotRunning,
   PoolBusy,
   PoolClosed,
   ResponseTooLarge,
+  RpcError,
   SpawnError,
   ToolPoolError,
   TurnTimeout,
@@ -69,6 +72,18 @@ export interface Submitted {
 }
 
 /**
+ * A notification from an instance of a JSON-RPC pool.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Notification {
+  readonly instance: number
+  readonly method: string
+  readonly params: unknown
+}
+
+/**
  * Why `send` can fail.
  *
  * @since 0.1.0
@@ -82,7 +97,7 @@ export type SendError = UnknownInstance | InstanceNotRunning | InstanceExited | 
  * @since 0.1.0
  * @category errors
  */
-export type TurnError = SendError | TurnTimeout | ResponseTooLarge
+export type TurnError = SendError | TurnTimeout | ResponseTooLarge | RpcError | IncompleteInput
 
 /**
  * Why `submit` can fail.
@@ -131,6 +146,21 @@ export interface ToolPool {
    * for at most the acquire timeout, else fail with `PoolBusy`.
    */
   readonly submit: (input: string, options?: SubmitOptions) => Effect.Effect<Submitted, SubmitError>
+  /**
+   * A JSON-RPC call (pools with `Framing.jsonRpc`): a request with a fresh id, and the result of
+   * the response with that id, or an `RpcError`. Calls to one instance may overlap.
+   */
+  readonly call: (
+    id: number,
+    method: string,
+    params?: unknown,
+    options?: TurnOptions
+  ) => Effect.Effect<unknown, TurnError>
+  /**
+   * Notifications from every instance of a JSON-RPC pool, from the moment of subscription.
+   * A subscriber that falls more than 1024 behind loses the oldest.
+   */
+  readonly notifications: Stream.Stream<Notification>
   /** A snapshot of every instance. */
   readonly status: Effect.Effect<ReadonlyArray<InstanceStatus>>
   /** Instances counted by state. */

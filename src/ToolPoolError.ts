@@ -38,6 +38,7 @@ export type SpawnFailure =
   | "PermissionDenied"
   | "BadCwd"
   | "ExitedAtStartup"
+  | "HandshakeFailed"
   | "StartTimeout"
   | "Unknown"
 
@@ -163,6 +164,40 @@ export class ResponseTooLarge extends Data.TaggedError("ResponseTooLarge")<{
 }
 
 /**
+ * A JSON-RPC call was answered with an error.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RpcError extends Data.TaggedError("RpcError")<{
+  readonly instance: number
+  readonly method: string
+  readonly code: number
+  readonly detail: string
+  readonly data: unknown
+}> {
+  override get message(): string {
+    return `instance ${this.instance}: ${this.method} failed with error ${this.code}: ${this.detail}`
+  }
+}
+
+/**
+ * The tool stopped at a continuation prompt: it wants more input than the turn gave (an open
+ * block or bracket). The turn fails; the instance is interrupted and re-synchronised.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class IncompleteInput extends Data.TaggedError("IncompleteInput")<{
+  readonly instance: number
+  readonly output: string
+}> {
+  override get message(): string {
+    return `instance ${this.instance} asks for more input (continuation prompt)`
+  }
+}
+
+/**
  * `submit` could not get an instance: its wait queue was full (`maxQueue`), or no instance
  * became free within the acquire timeout.
  *
@@ -205,5 +240,7 @@ export type ToolPoolError =
   | InstanceExited
   | WriteFailed
   | ResponseTooLarge
+  | RpcError
+  | IncompleteInput
   | PoolBusy
   | PoolClosed

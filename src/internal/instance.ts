@@ -14,15 +14,17 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { ExitInfo } from "../InstanceStatus.js"
 import type { PoolOptions } from "../PoolOptions.js"
-import { InstanceExited, SpawnError, WriteFailed } from "../ToolPoolError.js"
-import type { Frame } from "./framing/frame.js"
-import { makeDecoder, waitsForBanner } from "./framing/index.js"
+import { InstanceExited, RpcError, SpawnError, WriteFailed } from "../ToolPoolError.js"
+import type { Frame, RpcId, RpcRequest, RpcResponse } from "./framing/frame.js"
+import type { Codec } from "./framing/index.js"
+import { makeCodec } from "./framing/index.js"
 import type { ByteRing } from "./ring.js"
 import { reapGroup, signalGroup } from "./terminate.js"
 
@@ -48,6 +50,8 @@ export interface Host {
   readonly transcript: ByteRing
   /** Called once, as soon as the process has exited. */
   readonly onExit: (incarnation: Incarnation, exit: ExitInfo) => Effect.Effect<void>
+  /** A notification from the tool (JSON-RPC framings). */
+  readonly onNotification: (incarnation: Incarnation, method: string, params: unknown) => void
   /** Called once, when the instance became ready (or could not). */
   readonly onReady: (incarnation: Incarnation, error: SpawnError | undefined) => Effect.Effect<void>
 }
@@ -57,6 +61,10 @@ export interface Incarnation {
   readonly pid: number
   readonly startedAt: Date
   readonly scope: Scope.CloseableScope
+  /** This process's framing state: decoder, encoder, start-up input. */
+  readonly codec: Codec
+  /** JSON-RPC calls waiting for their response, by id. */
+  readonly calls: Map<RpcId, Deferred.Deferred<RpcResponse, Breakage>>
   readonly stdin: Queue.Queue<StdinItem>
   readonly responses: Queue.Queue<ResponseItem>
   /** Completed when the instance is ready to serve, or failed when it never will be. */
@@ -138,6 +146,8 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
         pid: proc.pid,
         startedAt: new Date(),
         scope,
+        codec: makeCodec(options.framing, options.maxResponseBytes),
+        calls: new Map(),
         stdin: yield* Queue.bounded<StdinItem>(options.stdinQueue),
         responses: yield* Queue.bounded<ResponseItem>(options.responseQueue),
         ready: yield* Deferred.make<void, SpawnError>(),
@@ -149,32 +159,37 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
         owed: 0,
         stopping: false
       }
-      const decoder = makeDecoder(options.framing, options.maxResponseBytes)
+      const { codec } = inc
+      // Output feeds the decoder; a silence timer, when the framing has one, flushes it.
+      const activity = codec.flushAfter === undefined ? undefined : yield* Queue.sliding<void>(1)
+      const decode = (bytes: Uint8Array): Effect.Effect<void> => {
+        activity?.unsafeOffer(undefined)
+        const frames = codec.decoder.push(bytes)
+        return frames.length === 0 ? Effect.void : route(host, inc, frames)
+      }
 
       const stdout = yield* proc.stdout.pipe(
-        Stream.runForEachChunk((chunk) => {
-          const frames: Array<Frame> = []
-          for (const bytes of chunk) {
-            host.transcript.push(bytes)
-            for (const frame of decoder.push(bytes)) frames.push(frame)
-          }
-          return frames.length === 0 ? Effect.void : Queue.offerAll(inc.responses, frames)
+        Stream.runForEach((bytes) => {
+          host.transcript.push(bytes)
+          return decode(bytes)
         }),
         Effect.ignore,
         restore,
         Effect.forkIn(scope)
       )
       const stderr = yield* proc.stderr.pipe(
-        Stream.runForEach((bytes) =>
-          Effect.sync(() => {
-            host.stderr.push(bytes)
-            host.transcript.push(bytes)
-          })
-        ),
+        Stream.runForEach((bytes) => {
+          host.stderr.push(bytes)
+          host.transcript.push(bytes)
+          return codec.mergeStderr ? decode(bytes) : Effect.void
+        }),
         Effect.ignore,
         restore,
         Effect.forkIn(scope)
       )
+      if (activity !== undefined && codec.flushAfter !== undefined) {
+        yield* flushOnSilence(host, inc, activity, codec.flushAfter).pipe(restore, Effect.forkIn(scope))
+      }
 
       // Each write is followed by an empty one: the sink waits for 'drain' between the items of a
       // chunk but not after the last, so this is what makes a slow reader hold the feeder back.
@@ -218,7 +233,6 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
               })
             )
             yield* endFeeder(inc, feeder).pipe(Effect.forkDaemon)
-            yield* host.onExit(inc, info)
           })
         ),
         restore,
@@ -231,12 +245,127 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
     })
   )
 
+/**
+ * Sends each frame where it belongs: turn results to the responses queue, JSON-RPC responses to
+ * their caller, notifications to the pool, the tool's requests to the handler, and what the
+ * framing skipped to the log.
+ */
+const route = (host: Host, inc: Incarnation, frames: ReadonlyArray<Frame>): Effect.Effect<void> => {
+  let results: Array<Frame> | undefined
+  let effects: Array<Effect.Effect<void>> | undefined
+  for (const frame of frames) {
+    switch (frame._tag) {
+      case "RpcResponse": {
+        const call = frame.id === null ? undefined : inc.calls.get(frame.id)
+        if (call !== undefined && frame.id !== null) {
+          inc.calls.delete(frame.id)
+          Deferred.unsafeDone(call, Effect.succeed(frame))
+        } else {
+          ;(effects ??= []).push(Effect.logDebug(`response to no pending call: ${frame.text.slice(0, 200)}`))
+        }
+        break
+      }
+      case "RpcNotification":
+        host.onNotification(inc, frame.method, frame.params)
+        break
+      case "RpcRequest":
+        ;(effects ??= []).push(answer(host, inc, frame))
+        break
+      case "Skipped":
+        ;(effects ??= []).push(Effect.logDebug(`output skipped (${frame.reason}): ${frame.text.slice(0, 200)}`))
+        break
+      default:
+        ;(results ??= []).push(frame)
+    }
+  }
+  const queued = results === undefined ? Effect.void : Queue.offerAll(inc.responses, results)
+  return effects === undefined ? Effect.asVoid(queued) : Effect.zipRight(queued, Effect.all(effects, { discard: true }))
+}
+
+/** After `quiet` of silence, ends the response the decoder holds (quiet framing, prompt settle). */
+const flushOnSilence = (
+  host: Host,
+  inc: Incarnation,
+  activity: Queue.Queue<void>,
+  quiet: Duration.Duration
+): Effect.Effect<never> =>
+  Effect.gen(function*() {
+    yield* Queue.take(activity)
+    // output came: wait until none has come for `quiet`
+    while (Option.isSome(yield* Effect.timeoutOption(Queue.take(activity), quiet))) {
+      // more output: keep waiting
+    }
+    const frame = inc.codec.decoder.flush?.()
+    if (frame !== undefined) yield* route(host, inc, [frame])
+  }).pipe(Effect.forever)
+
+/** Answers a request the tool made, with the framing's handler or "method not found". */
+const answer = (host: Host, inc: Incarnation, request: RpcRequest): Effect.Effect<void> => {
+  const rpc = inc.codec.rpc
+  if (rpc === undefined) return Effect.void
+  const handler = host.options.framing._tag === "JsonRpc" ? host.options.framing.onRequest : undefined
+  const reply = handler === undefined
+    ? Effect.succeed(rpc.respondError(request.id, { code: -32601, message: `method not found: ${request.method}` }))
+    : Effect.tryPromise(async () => handler({ method: request.method, params: request.params })).pipe(
+      Effect.map((result) => rpc.respond(request.id, result)),
+      Effect.catchAll((error) =>
+        Effect.succeed(rpc.respondError(request.id, { code: -32603, message: String(error.error ?? error) }))
+      )
+    )
+  // not awaited by the reader: a slow handler must not hold up the output
+  return reply.pipe(
+    Effect.flatMap((bytes) => write(inc, bytes)),
+    Effect.ignore,
+    Effect.forkIn(inc.scope),
+    Effect.asVoid
+  )
+}
+
+/**
+ * One JSON-RPC call: a request with a fresh id, and the response with that id. Calls to one
+ * instance may overlap; each gets its own answer whatever the order they come in.
+ * @internal
+ */
+export const call = (
+  host: Host,
+  inc: Incarnation,
+  method: string,
+  params: unknown
+): Effect.Effect<unknown, Breakage | RpcError> =>
+  Effect.suspend(() => {
+    const rpc = inc.codec.rpc
+    if (rpc === undefined) return Effect.dieMessage("call on an instance without a JSON-RPC framing")
+    if (inc.broken !== undefined) return Effect.fail(inc.broken)
+    const { bytes, id } = rpc.request(method, params)
+    const response = Deferred.unsafeMake<RpcResponse, Breakage>(FiberId.none)
+    inc.calls.set(id, response)
+    return write(inc, bytes).pipe(
+      Effect.zipRight(Deferred.await(response)),
+      Effect.flatMap((frame): Effect.Effect<unknown, RpcError> =>
+        frame.error === undefined
+          ? Effect.succeed(frame.result)
+          : Effect.fail(
+            new RpcError({
+              instance: host.id,
+              method,
+              code: frame.error.code,
+              detail: frame.error.message,
+              data: frame.error.data
+            })
+          )
+      ),
+      Effect.ensuring(Effect.sync(() => inc.calls.delete(id)))
+    )
+  })
+
 /** Marks the incarnation unable to answer and wakes whoever waits for a response. */
 const breakWith = (inc: Incarnation, reason: Breakage): Effect.Effect<void> =>
   Effect.suspend(() => {
     if (inc.broken !== undefined) return Effect.void
     inc.broken = reason
     inc.responses.unsafeOffer(BROKEN)
+    for (const call of inc.calls.values()) Deferred.unsafeDone(call, Effect.fail(reason))
+    inc.calls.clear()
     return Deferred.fail(inc.broke, reason)
   })
 
@@ -251,26 +380,43 @@ const endFeeder = (inc: Incarnation, feeder: Fiber.RuntimeFiber<void>): Effect.E
 const awaitReadiness = (host: Host, inc: Incarnation): Effect.Effect<void> =>
   Effect.gen(function*() {
     const { options } = host
-    let error: SpawnError | undefined
-    if (waitsForBanner(options.framing)) {
-      const failure = (reason: "ExitedAtStartup" | "StartTimeout", detail: string, exit: ExitInfo | undefined) =>
-        new SpawnError({
-          instance: host.id,
-          command: [options.command, ...options.args].join(" "),
-          cwd: options.cwd ?? process.cwd(),
-          reason,
-          detail,
-          exitCode: exit?.code ?? null,
-          signal: exit?.signal ?? null,
-          stderrTail: host.stderr.text()
-        })
-      // The first frame is the banner: whatever the tool printed before its first prompt.
-      const banner = yield* takeFrame(inc).pipe(Effect.timeout(options.startTimeout), Effect.either)
-      if (banner._tag === "Left") {
-        error = banner.left._tag === "TimeoutException"
-          ? failure("StartTimeout", `no prompt within ${Duration.format(options.startTimeout)}`, undefined)
-          : failure("ExitedAtStartup", "the tool exited before its first prompt", yield* Deferred.await(inc.exited))
+    const { codec } = inc
+    const failure = (
+      reason: "ExitedAtStartup" | "StartTimeout" | "HandshakeFailed",
+      detail: string,
+      exit: ExitInfo | undefined
+    ) =>
+      new SpawnError({
+        instance: host.id,
+        command: [options.command, ...options.args].join(" "),
+        cwd: options.cwd ?? process.cwd(),
+        reason,
+        detail,
+        exitCode: exit?.code ?? null,
+        signal: exit?.signal ?? null,
+        stderrTail: host.stderr.text()
+      })
+    const handshake = options.framing._tag === "JsonRpc" ? options.framing.handshake : undefined
+    const startup = Effect.gen(function*() {
+      for (const bytes of codec.startup) yield* write(inc, bytes)
+      // The first frame is the banner: whatever the tool printed before it was ready.
+      if (codec.waitsForBanner) yield* takeFrame(inc)
+      if (handshake !== undefined) {
+        yield* call(host, inc, handshake.method, handshake.params)
+        if (handshake.notification !== undefined && codec.rpc !== undefined) {
+          yield* write(inc, codec.rpc.notify(handshake.notification, handshake.notificationParams))
+        }
       }
+    })
+    const outcome = yield* startup.pipe(Effect.timeout(options.startTimeout), Effect.either)
+    let error: SpawnError | undefined
+    if (outcome._tag === "Left") {
+      const cause = outcome.left
+      error = cause._tag === "TimeoutException"
+        ? failure("StartTimeout", `not ready within ${Duration.format(options.startTimeout)}`, undefined)
+        : cause._tag === "RpcError"
+        ? failure("HandshakeFailed", cause.message, undefined)
+        : failure("ExitedAtStartup", "the tool exited before it was ready", yield* Deferred.await(inc.exited))
     }
     yield* error === undefined ? Deferred.succeed(inc.ready, undefined) : Deferred.fail(inc.ready, error)
     yield* host.onReady(inc, error)

@@ -9,12 +9,15 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { ExitInfo, InstanceStatus, State } from "../InstanceStatus.js"
 import { health as countHealth } from "../InstanceStatus.js"
 import type { Input } from "../PoolOptions.js"
 import { decode } from "../PoolOptions.js"
 import type {
+  Notification,
   RestartError,
   SendError,
   SubmitError,
@@ -25,13 +28,21 @@ import type {
   TurnOptions
 } from "../ToolPool.js"
 import type { ConfigError, SpawnError } from "../ToolPoolError.js"
-import { InstanceNotRunning, PoolClosed, ResponseTooLarge, TurnTimeout, UnknownInstance } from "../ToolPoolError.js"
+import {
+  IncompleteInput,
+  InstanceNotRunning,
+  PoolClosed,
+  ResponseTooLarge,
+  RpcError,
+  TurnTimeout,
+  UnknownInstance
+} from "../ToolPoolError.js"
 import type { Frame } from "./framing/frame.js"
-import { encode } from "./framing/index.js"
 import type { Host, Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
 import { ByteRing } from "./ring.js"
 import { makeRouter } from "./router.js"
+import { signalProcess } from "./terminate.js"
 
 interface Slot {
   readonly id: number
@@ -85,6 +96,9 @@ export const make = (
         return Instance.stop(inc, options).pipe(slot.lifecycle.withPermits(1), Effect.forkDaemon, Effect.asVoid)
       })
 
+    // Bounded: a subscriber that falls behind loses the oldest notifications, not the pool's memory.
+    const notifications = yield* PubSub.sliding<Notification>(1024)
+
     const slots: ReadonlyArray<Slot> = Array.from({ length: options.instances }, (_, id) => {
       const slot: Slot = {
         id,
@@ -95,7 +109,10 @@ export const make = (
           stderr: new ByteRing(options.stderrTailBytes),
           transcript: new ByteRing(options.transcriptBytes),
           onExit: (inc, exit) => onExit(slot, inc, exit),
-          onReady: (inc, error) => onReady(slot, inc, error)
+          onReady: (inc, error) => onReady(slot, inc, error),
+          onNotification: (_inc, method, params) => {
+            notifications.unsafeOffer({ instance: id, method, params })
+          }
         },
         state: "starting",
         pending: 0,
@@ -166,10 +183,24 @@ export const make = (
         return Effect.fail(new InstanceNotRunning({ instance: slot.id, state: slot.state }))
       })
 
-    const toResult = (slot: Slot, inc: Incarnation, frame: Frame): Effect.Effect<string, ResponseTooLarge> =>
-      frame._tag === "Response"
-        ? Effect.succeed(frame.text)
-        : Effect.fail(new ResponseTooLarge({ instance: slot.id, pid: inc.pid, limit: options.maxResponseBytes }))
+    const toResult = (slot: Slot, inc: Incarnation, frame: Frame): Effect.Effect<string, TurnError> => {
+      switch (frame._tag) {
+        case "Response":
+          return Effect.succeed(frame.text)
+        case "Continuation":
+          // The tool waits for the rest of an open block: interrupt it, and let the next turn
+          // wait for the prompt that follows rather than take it for its answer.
+          inc.owed++
+          return Effect.zipRight(
+            signalProcess(inc.pid, "SIGINT"),
+            Effect.fail(new IncompleteInput({ instance: slot.id, output: frame.text }))
+          )
+        default:
+          return Effect.fail(
+            new ResponseTooLarge({ instance: slot.id, pid: inc.pid, limit: options.maxResponseBytes })
+          )
+      }
+    }
 
     const notRunning = (slot: Slot) => (error: SpawnError | InstanceNotRunning) =>
       error._tag === "InstanceNotRunning" ? error : new InstanceNotRunning({ instance: slot.id, state: slot.state })
@@ -189,7 +220,7 @@ export const make = (
         if (inc === undefined || !(slot.state === "ready" || slot.state === "busy" || slot.state === "starting")) {
           return Effect.fail(new InstanceNotRunning({ instance: id, state: slot.state }))
         }
-        return Instance.write(inc, encode(options.framing, input))
+        return Instance.write(inc, inc.codec.encode(input))
       })
 
     const read = (id: number, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
@@ -216,7 +247,15 @@ export const make = (
           current.owed--
         }
         slot.state = "busy"
-        yield* Instance.write(current, encode(options.framing, input))
+        if (current.codec.rpc !== undefined) {
+          // A JSON-RPC turn: the input is {"method": ..., "params": ...}, the answer the result.
+          const { method, params } = yield* parseCall(slot, input)
+          const result = yield* Instance.call(slot.host, current, method, params)
+          answered = true
+          slot.requests++
+          return JSON.stringify(result) ?? "null"
+        }
+        yield* Instance.write(current, current.codec.encode(input))
         sent = true
         const frame = yield* Instance.takeFrame(current)
         answered = true
@@ -247,6 +286,26 @@ export const make = (
           Effect.ensuring(release(slot)),
           deadline(slot, turn?.timeout),
           Effect.withSpan("toolpool.turn", { attributes: { instance: id }, captureStackTrace: false })
+        ))
+
+    const call = (
+      id: number,
+      method: string,
+      params?: unknown,
+      turn?: TurnOptions
+    ): Effect.Effect<unknown, TurnError> =>
+      Effect.flatMap(slotOf(id), (slot) =>
+        Effect.gen(function*() {
+          const inc = yield* serving(slot).pipe(Effect.mapError(notRunning(slot)))
+          if (inc.codec.rpc === undefined) {
+            return yield* Effect.dieMessage("call needs a pool with Framing.jsonRpc; use request for other framings")
+          }
+          const result = yield* Instance.call(slot.host, inc, method, params)
+          slot.requests++
+          return result
+        }).pipe(
+          deadline(slot, turn?.timeout),
+          Effect.withSpan("toolpool.call", { attributes: { instance: id, method }, captureStackTrace: false })
         ))
 
     const submitOnce = (input: string, submit: SubmitOptions | undefined): Effect.Effect<Submitted, SubmitError> =>
@@ -352,9 +411,37 @@ export const make = (
       read,
       request,
       submit,
+      call,
+      notifications: Stream.fromPubSub(notifications),
       status,
       health: Effect.map(status, countHealth),
       restart,
       shutdown
     }
   }).pipe(Effect.annotateLogs({ pool: input.name ?? input.command }))
+
+const parseCall = (
+  slot: { readonly id: number },
+  input: string
+): Effect.Effect<{ readonly method: string; readonly params: unknown }, RpcError> =>
+  Effect.suspend(() => {
+    try {
+      const message: unknown = JSON.parse(input)
+      if (
+        typeof message === "object" && message !== null && "method" in message && typeof message.method === "string"
+      ) {
+        return Effect.succeed({ method: message.method, params: "params" in message ? message.params : undefined })
+      }
+    } catch {
+      // reported below
+    }
+    return Effect.fail(
+      new RpcError({
+        instance: slot.id,
+        method: "",
+        code: -32600,
+        detail: `a turn on a JSON-RPC pool takes {"method": ..., "params": ...}, got ${input.slice(0, 100)}`,
+        data: undefined
+      })
+    )
+  })

@@ -36,3 +36,14 @@ export const reapGroup = (pid: number, killAfter: Duration.Duration): Effect.Eff
     )
     if (!gone) yield* signalGroup(pid, "SIGKILL")
   })
+
+/** Sends `signal` to the tool alone, not its group (an interrupt meant for the tool). @internal */
+export const signalProcess = (pid: number, signal: NodeJS.Signals): Effect.Effect<boolean> =>
+  Effect.sync(() => {
+    try {
+      process.kill(pid, signal)
+      return true
+    } catch {
+      return false
+    }
+  })

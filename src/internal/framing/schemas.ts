@@ -120,3 +120,31 @@ export const Marker = Schema.String.pipe(
 export const makeMarker = (): string => {
   return `__toolpool_${randomBytes(8).toString("hex")}__`
 }
+
+/**
+ * Answers a request the tool sends to the client (JSON-RPC server-to-client request). Return the
+ * result; throw (or return a rejected promise) to answer with an error.
+ * @internal
+ */
+export type RequestHandler = (request: { readonly method: string; readonly params: unknown }) => unknown
+
+/** @internal */
+export const RequestHandler = Schema.declare((u: unknown): u is RequestHandler => typeof u === "function", {
+  identifier: "RequestHandler",
+  description: "a function ({ method, params }) => result",
+  message: () => "expected a function ({ method, params }) => result",
+  jsonSchema: { description: "a function ({ method, params }) => result; not representable in JSON" }
+})
+
+/**
+ * A readiness handshake: a request the instance must answer before it serves, and an optional
+ * notification sent after the answer (MCP and LSP: `initialize`, then `initialized`).
+ * @internal
+ */
+export const Handshake = Schema.Struct({
+  method: Schema.String.pipe(Schema.nonEmptyString()),
+  params: Schema.optional(Schema.Unknown),
+  /** Sent (without params unless `notificationParams`) once the answer came. */
+  notification: Schema.optional(Schema.String.pipe(Schema.nonEmptyString())),
+  notificationParams: Schema.optional(Schema.Unknown)
+})
