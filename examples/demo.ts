@@ -1,12 +1,12 @@
 /**
  * The demo: a pool of the bundled mock tool (an aider look-alike), a batch of prompts spread
- * over its instances, one of which crashes its instance on purpose, then a restart, the
- * status table and a clean shutdown. Needs nothing but Node.
+ * over its instances, one of which crashes its instance on purpose (the pool restarts it),
+ * the status table and a clean shutdown. Needs nothing but Node.
  *
  *   npm run demo
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect } from "effect"
+import { Console, Effect, Schedule } from "effect"
 import { Framing, ToolPool } from "toolpool"
 
 const mockTool = `${import.meta.dirname}/../fixtures/mock-tool.mjs`
@@ -44,10 +44,14 @@ export const program = Effect.gen(function*() {
   )
   for (const line of results) yield* Console.log(line)
 
-  const crashed = (yield* pool.status).filter((s) => s.state === "exited")
+  // The crashed instance is restarted by the default policy (on failure, with backoff).
+  const crashed = (yield* pool.status).filter((s) => s.state !== "ready")
   for (const { id } of crashed) {
-    yield* pool.restart(id)
-    yield* Console.log(`#${id} restarted: ${yield* pool.request(id, "/echo back again")}`)
+    yield* pool.status.pipe(
+      Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (all) => all[id]?.state === "ready" }),
+      Effect.timeout("10 seconds")
+    )
+    yield* Console.log(`#${id} restarted by policy: ${yield* pool.request(id, "/echo back again")}`)
   }
 
   yield* Console.log("\nid  pid      state    requests  restarts  last exit")

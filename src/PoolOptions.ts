@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Framing from "./Framing.js"
+import * as RestartPolicy from "./RestartPolicy.js"
 import { ConfigError } from "./ToolPoolError.js"
 
 /**
@@ -41,6 +42,15 @@ export const DurationInput: Schema.Schema<Duration.Duration, Duration.DurationIn
     encode: (d) => ParseResult.succeed(d)
   }
 ) as Schema.Schema<Duration.Duration, Duration.DurationInput>
+
+const RestartPolicySchema = Schema.declare(
+  (u: unknown): u is RestartPolicy.RestartPolicy =>
+    typeof u === "object" && u !== null && "mode" in u && "schedule" in u && "intensity" in u && "resetAfter" in u,
+  {
+    identifier: "RestartPolicy",
+    message: () => "expected a RestartPolicy, e.g. RestartPolicy.onFailure() or RestartPolicy.never"
+  }
+)
 
 const count = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
 const seconds = (n: number) => () => Duration.seconds(n)
@@ -84,6 +94,18 @@ export const PoolOptions = Schema.Struct({
   responseQueue: Schema.optionalWith(count(1, 65_536), { default: () => 256 }),
   /** Bytes of recent output kept per instance for status and error reports. */
   transcriptBytes: Schema.optionalWith(count(0, 1 << 24), { default: () => 16_384 }),
+  /** What happens when an instance's process ends on its own. */
+  restart: Schema.optionalWith(RestartPolicySchema, { default: () => RestartPolicy.defaultPolicy }),
+  /**
+   * How a turn that timed out or was interrupted is cut short in the tool: `"SIGINT"` to the
+   * tool's process, an input line to write, or `"none"`. The instance then has `healGrace` to
+   * show it is back in sync (the abandoned turn's answer arrives), or it is restarted.
+   */
+  interrupt: Schema.optionalWith(
+    Schema.Union(Schema.Literal("SIGINT", "none"), Schema.Struct({ input: Schema.String })),
+    { default: () => "SIGINT" as const }
+  ),
+  healGrace: Schema.optionalWith(DurationInput, { default: seconds(2) }),
   /** Bytes of recent stderr kept per instance. */
   stderrTailBytes: Schema.optionalWith(count(0, 1 << 20), { default: () => 4096 })
 })

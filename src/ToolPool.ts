@@ -14,6 +14,7 @@ import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { Health, InstanceStatus } from "./InstanceStatus.js"
 import * as internal from "./internal/pool.js"
+import type { PoolEvent } from "./PoolEvent.js"
 import type { Input, PoolOptions } from "./PoolOptions.js"
 import type {
   IncompleteInput,
@@ -161,6 +162,8 @@ export interface ToolPool {
    * A subscriber that falls more than 1024 behind loses the oldest.
    */
   readonly notifications: Stream.Stream<Notification>
+  /** Lifecycle events of every instance (spawned, ready, exited, restarting, gave up, stopped). */
+  readonly events: Stream.Stream<PoolEvent>
   /** A snapshot of every instance. */
   readonly status: Effect.Effect<ReadonlyArray<InstanceStatus>>
   /** Instances counted by state. */

@@ -11,7 +11,17 @@ export * as InstanceStatus from "./InstanceStatus.js"
 /**
  * @since 0.1.0
  */
+export * as PoolEvent from "./PoolEvent.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as PoolOptions from "./PoolOptions.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as RestartPolicy from "./RestartPolicy.js"
 
 /**
  * @since 0.1.0

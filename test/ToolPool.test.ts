@@ -4,7 +4,7 @@ import { Context, Duration, Effect, Exit, Fiber, Layer } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Framing, ToolPool } from "../src/index.js"
+import { Framing, RestartPolicy, ToolPool } from "../src/index.js"
 import { mockLines, mockTool } from "./utils/mockTool.js"
 
 const provide = Effect.provide(NodeContext.layer)
@@ -190,7 +190,7 @@ describe("ToolPool", () => {
 
     it.scopedLive("health counts instances by state", () =>
       Effect.gen(function*() {
-        const pool = yield* ToolPool.make(mockTool({ instances: 3 }))
+        const pool = yield* ToolPool.make(mockTool({ instances: 3, restart: RestartPolicy.never }))
         yield* Effect.flip(pool.request(2, "/crash 7"))
         const health = yield* pool.health
         expect(health).toMatchObject({ total: 3, alive: 2, ready: 2, exited: 1, busy: 0, failed: 0 })
@@ -198,7 +198,7 @@ describe("ToolPool", () => {
 
     it.scopedLive("a crash mid-turn fails the turn with code and stderr tail, and is seen at once", () =>
       Effect.gen(function*() {
-        const pool = yield* ToolPool.make(mockTool({ turnTimeout: "20 seconds" }))
+        const pool = yield* ToolPool.make(mockTool({ turnTimeout: "20 seconds", restart: RestartPolicy.never }))
         const started = Date.now()
         const error = yield* Effect.flip(pool.request(0, "/crash 5"))
         expect(Date.now() - started).toBeLessThan(5000)
@@ -236,7 +236,7 @@ describe("ToolPool", () => {
 
     it.scopedLive("restart brings an instance back under the same id and counts it", () =>
       Effect.gen(function*() {
-        const pool = yield* ToolPool.make(mockTool({ instances: 2 }))
+        const pool = yield* ToolPool.make(mockTool({ instances: 2, restart: RestartPolicy.never }))
         const pidBefore = (yield* pool.status)[1]?.pid
         yield* Effect.flip(pool.request(1, "/crash 1"))
         yield* pool.restart(1)

@@ -9,13 +9,18 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberMap from "effect/FiberMap"
+import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { ExitInfo, InstanceStatus, State } from "../InstanceStatus.js"
 import { health as countHealth } from "../InstanceStatus.js"
+import type { PoolEvent } from "../PoolEvent.js"
 import type { Input } from "../PoolOptions.js"
 import { decode } from "../PoolOptions.js"
+import { restartsAfter } from "../RestartPolicy.js"
 import type {
   Notification,
   RestartError,
@@ -57,6 +62,12 @@ interface Slot {
   lastError: string | null
   readonly turn: Effect.Semaphore
   readonly lifecycle: Effect.Semaphore
+  /** Steps the restart policy's schedule across the slot's restarts. */
+  readonly driver: Schedule.ScheduleDriver<Duration.Duration, ExitInfo>
+  /** Automatic restarts since the schedule was last reset. */
+  attempts: number
+  /** When the recent automatic restarts happened, for the intensity limit. */
+  recentRestarts: Array<number>
 }
 
 /** @internal */
@@ -77,6 +88,26 @@ export const make = (
         slot.lastError = exit.signal === null ? `exited with code ${exit.code}` : `killed by ${exit.signal}`
         router.dispatch()
       }).pipe(
+        Effect.zipRight(
+          emit({
+            _tag: "Exited",
+            instance: slot.id,
+            pid: inc.pid,
+            code: exit.code,
+            signal: exit.signal,
+            expected: inc.stopping,
+            at: exit.at
+          })
+        ),
+        Effect.zipRight(
+          Effect.suspend(() =>
+            slot.current === inc && !inc.stopping && !closed && restartsAfter(options.restart, exit)
+              ? FiberMap.run(supervisors, slot.id, supervise(slot, inc, exit), { onlyIfMissing: true }).pipe(
+                Effect.asVoid
+              )
+              : Effect.void
+          )
+        ),
         Effect.zipRight(Effect.logDebug("instance exited")),
         Effect.annotateLogs({ instance: slot.id, pid: inc.pid, code: exit.code, signal: exit.signal })
       )
@@ -87,7 +118,9 @@ export const make = (
         if (error === undefined) {
           if (slot.state === "starting") slot.state = "ready"
           router.dispatch()
-          return Effect.logDebug("instance ready").pipe(Effect.annotateLogs({ instance: slot.id, pid: inc.pid }))
+          return emit({ _tag: "Ready", instance: slot.id, pid: inc.pid, at: new Date() }).pipe(
+            Effect.zipRight(Effect.logDebug("instance ready"))
+          ).pipe(Effect.annotateLogs({ instance: slot.id, pid: inc.pid }))
         }
         slot.state = "failed"
         slot.lastError = error.message
@@ -98,9 +131,85 @@ export const make = (
 
     // Bounded: a subscriber that falls behind loses the oldest notifications, not the pool's memory.
     const notifications = yield* PubSub.sliding<Notification>(1024)
+    const events = yield* PubSub.sliding<PoolEvent>(1024)
+    const emit = (event: PoolEvent) => PubSub.publish(events, event)
+    // One supervisor fiber per instance that is waiting to be restarted.
+    const supervisors = yield* FiberMap.make<number>()
 
+    /**
+     * Restarts an instance that ended on its own, as the policy says: wait the schedule's delay,
+     * spawn, wait until ready; a start that fails counts as another failure. Gives up when the
+     * schedule is done or the intensity limit is passed: the instance is then `failed`.
+     */
+    const supervise = (slot: Slot, inc: Incarnation, exit: ExitInfo): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const policy = options.restart
+        const now = yield* Clock.currentTimeMillis
+        if (now - inc.startedAt.getTime() >= Duration.toMillis(policy.resetAfter)) {
+          yield* slot.driver.reset
+          slot.attempts = 0
+        }
+        let failure: ExitInfo = exit
+        while (true) {
+          const started = yield* Clock.currentTimeMillis
+          slot.recentRestarts = slot.recentRestarts.filter((t) =>
+            started - t < Duration.toMillis(policy.intensity.window)
+          )
+          if (slot.recentRestarts.length >= policy.intensity.maxRestarts) {
+            return yield* giveUp(
+              slot,
+              `${policy.intensity.maxRestarts} restarts within ${Duration.format(policy.intensity.window)}`
+            )
+          }
+          slot.state = "backing-off"
+          router.dispatch()
+          const delay = yield* Effect.option(slot.driver.next(failure))
+          if (Option.isNone(delay)) return yield* giveUp(slot, "the restart schedule is exhausted")
+          slot.attempts++
+          yield* emit({
+            _tag: "Restarting",
+            instance: slot.id,
+            attempt: slot.attempts,
+            delayMillis: Duration.toMillis(delay.value),
+            reason: failure.signal ?? `code ${failure.code}`,
+            at: new Date()
+          })
+          slot.recentRestarts.push(yield* Clock.currentTimeMillis)
+          const next = yield* Effect.gen(function*() {
+            if (closed) return undefined
+            slot.restarts++
+            return yield* spawnInto(slot).pipe(Effect.option)
+          }).pipe(slot.lifecycle.withPermits(1))
+          if (next === undefined) return
+          if (Option.isSome(next)) {
+            const ready = yield* Effect.either(Deferred.await(next.value.ready))
+            if (ready._tag === "Right") return
+            failure = { code: ready.left.exitCode, signal: ready.left.signal, at: new Date() }
+          } else {
+            failure = { code: null, signal: null, at: new Date() }
+          }
+        }
+      }).pipe(Effect.annotateLogs({ instance: slot.id }))
+
+    const giveUp = (slot: Slot, reason: string) =>
+      Effect.suspend(() => {
+        slot.state = "failed"
+        slot.lastError = `gave up restarting: ${reason}`
+        router.dispatch()
+        return emit({ _tag: "GaveUp", instance: slot.id, reason, at: new Date() }).pipe(
+          Effect.zipRight(Effect.logWarning(`gave up restarting instance ${slot.id}: ${reason}`))
+        )
+      })
+
+    const drivers = yield* Effect.forEach(
+      Array.from({ length: options.instances }),
+      () => Schedule.driver(Schedule.delays(options.restart.schedule))
+    )
     const slots: ReadonlyArray<Slot> = Array.from({ length: options.instances }, (_, id) => {
       const slot: Slot = {
+        driver: drivers[id] as Schedule.ScheduleDriver<Duration.Duration, ExitInfo>,
+        attempts: 0,
+        recentRestarts: [],
         id,
         host: {
           id,
@@ -147,7 +256,7 @@ export const make = (
         Effect.tap((inc) =>
           Effect.sync(() => {
             slot.current = inc
-          })
+          }).pipe(Effect.zipRight(emit({ _tag: "Spawned", instance: slot.id, pid: inc.pid, at: inc.startedAt })))
         ),
         Effect.tapError((error) =>
           Effect.sync(() => {
@@ -170,7 +279,8 @@ export const make = (
         return Instance.stop(inc, options).pipe(
           Effect.ensuring(Effect.sync(() => {
             slot.state = final
-          }))
+          })),
+          Effect.zipRight(emit({ _tag: "Stopped", instance: slot.id, at: new Date() }))
         )
       })
 
@@ -231,44 +341,92 @@ export const make = (
           return yield* toResult(slot, inc, frame)
         }).pipe(slot.turn.withPermits(1), deadline(slot, turn?.timeout)))
 
-    /** One turn on the slot: its lock held, the input written, the response taken. */
-    const turnOn = (slot: Slot, input: string): Effect.Effect<string, TurnError> => {
-      let inc: Incarnation | undefined
-      let sent = false
-      let answered = false
-      return Effect.gen(function*() {
-        inc = yield* serving(slot).pipe(Effect.mapError(notRunning(slot)))
-        const current = inc
-        // Output that came between turns is in the transcript; it is not this turn's answer.
-        yield* Instance.discardUnread(current)
-        // Answers still owed to callers who gave up must not reach this one.
-        while (current.owed > 0) {
-          yield* Instance.takeFrame(current)
-          current.owed--
-        }
-        slot.state = "busy"
-        if (current.codec.rpc !== undefined) {
-          // A JSON-RPC turn: the input is {"method": ..., "params": ...}, the answer the result.
-          const { method, params } = yield* parseCall(slot, input)
-          const result = yield* Instance.call(slot.host, current, method, params)
-          answered = true
-          slot.requests++
-          return JSON.stringify(result) ?? "null"
-        }
-        yield* Instance.write(current, current.codec.encode(input))
-        sent = true
-        const frame = yield* Instance.takeFrame(current)
-        answered = true
-        slot.requests++
-        return yield* toResult(slot, current, frame)
-      }).pipe(
-        Effect.ensuring(Effect.sync(() => {
-          if (inc !== undefined && sent && !answered && inc.broken === undefined) inc.owed++
+    /**
+     * One turn on the slot: its lock held, the input written, the response taken. A turn that
+     * is abandoned after its input went out (timed out, interrupted) leaves the tool busy with
+     * it: the lock then passes to `heal`, so nobody gets the instance before it is clean.
+     */
+    const turnOn = (slot: Slot, input: string): Effect.Effect<string, TurnError> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          yield* restore(slot.turn.take(1))
+          let inc: Incarnation | undefined
+          let sent = false
+          let answered = false
+          const result = yield* Effect.exit(restore(Effect.gen(function*() {
+            inc = yield* serving(slot).pipe(Effect.mapError(notRunning(slot)))
+            const current = inc
+            // Output that came between turns is in the transcript; it is not this turn's answer.
+            yield* Instance.discardUnread(current)
+            // Answers still owed to callers who gave up must not reach this one.
+            while (current.owed > 0) {
+              yield* Instance.takeFrame(current)
+              current.owed--
+            }
+            slot.state = "busy"
+            if (current.codec.rpc !== undefined) {
+              // A JSON-RPC turn: the input is {"method": ..., "params": ...}, the answer the result.
+              const { method, params } = yield* parseCall(slot, input)
+              const value = yield* Instance.call(slot.host, current, method, params)
+              answered = true
+              slot.requests++
+              return JSON.stringify(value) ?? "null"
+            }
+            yield* Instance.write(current, current.codec.encode(input))
+            sent = true
+            const frame = yield* Instance.takeFrame(current)
+            answered = true
+            slot.requests++
+            return yield* toResult(slot, current, frame)
+          })))
           if (slot.state === "busy") slot.state = "ready"
-        })),
-        slot.turn.withPermits(1)
+          const abandoned: Incarnation | undefined = sent && !answered && inc !== undefined &&
+              (inc as Incarnation).broken === undefined
+            ? inc
+            : undefined
+          if (abandoned === undefined) {
+            yield* slot.turn.release(1)
+          } else {
+            abandoned.owed++
+            slot.pending++
+            yield* heal(slot, abandoned).pipe(
+              Effect.ensuring(slot.turn.release(1).pipe(Effect.zipRight(release(slot)))),
+              Effect.forkDaemon
+            )
+          }
+          return yield* result
+        })
       )
-    }
+
+    /**
+     * Brings an instance back in sync after an abandoned turn: interrupt the tool, and wait up to
+     * `healGrace` for the abandoned answer to come (the framing is then in sync again); if it does
+     * not, restart the instance. Runs holding the instance's turn lock.
+     */
+    const heal = (slot: Slot, inc: Incarnation): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const { interrupt } = options
+        if (interrupt === "SIGINT") yield* signalProcess(inc.pid, "SIGINT")
+        else if (interrupt !== "none") yield* Effect.ignore(Instance.write(inc, inc.codec.encode(interrupt.input)))
+        const synced = yield* Instance.within(
+          options.healGrace,
+          Effect.gen(function*() {
+            while (inc.owed > 0) {
+              yield* Instance.takeFrame(inc)
+              inc.owed--
+            }
+          }).pipe(Effect.ignore)
+        )
+        if (synced || inc.broken !== undefined || closed || slot.current !== inc) return
+        yield* Effect.logWarning(`instance ${slot.id} did not recover from an abandoned turn: restarting it`)
+        yield* Effect.gen(function*() {
+          if (closed || slot.current !== inc) return
+          yield* stopSlot(slot, "stopped")
+          slot.restarts++
+          const next = yield* spawnInto(slot)
+          yield* Effect.ignore(Deferred.await(next.ready))
+        }).pipe(slot.lifecycle.withPermits(1), Effect.ignore)
+      }).pipe(Effect.annotateLogs({ instance: slot.id }))
 
     /** Ends a turn's claim on the slot and lets a waiting `submit` have it. */
     const release = (slot: Slot) =>
@@ -361,6 +519,8 @@ export const make = (
         Effect.gen(function*() {
           const inc = yield* Effect.gen(function*() {
             if (closed) return yield* Effect.fail(new PoolClosed())
+            // a restart by hand replaces any automatic one under way
+            yield* FiberMap.remove(supervisors, slot.id)
             yield* stopSlot(slot, "stopped")
             slot.restarts++
             return yield* spawnInto(slot)
@@ -380,6 +540,7 @@ export const make = (
             discard: true
           })
         )
+        yield* FiberMap.clear(supervisors)
         yield* Effect.forEach(slots, (slot) => stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1)), {
           concurrency: "unbounded",
           discard: true
@@ -413,6 +574,7 @@ export const make = (
       submit,
       call,
       notifications: Stream.fromPubSub(notifications),
+      events: Stream.fromPubSub(events),
       status,
       health: Effect.map(status, countHealth),
       restart,

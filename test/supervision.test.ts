@@ -1,0 +1,190 @@
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Fiber, Schedule, Stream } from "effect"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Framing, RestartPolicy, ToolPool } from "../src/index.js"
+import type { PoolEvent, PoolOptions } from "../src/index.js"
+import { mockTool, mockToolPath } from "./utils/mockTool.js"
+
+const provide = Effect.provide(NodeContext.layer)
+
+const untilState = (pool: ToolPool.ToolPool, id: number, state: string) =>
+  pool.status.pipe(
+    Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (all) => all[id]?.state === state }),
+    Effect.timeoutFail({ duration: "15 seconds", onTimeout: () => new Error(`instance ${id} never became ${state}`) })
+  )
+
+/** Collects the pool's events from now on, until `take` of them have come. */
+const collectEvents = (pool: ToolPool.ToolPool, take: (events: ReadonlyArray<PoolEvent.PoolEvent>) => boolean) =>
+  pool.events.pipe(
+    Stream.scan([] as Array<PoolEvent.PoolEvent>, (all, event) => [...all, event]),
+    Stream.takeUntil(take),
+    Stream.runLast,
+    Effect.map((last) => last._tag === "Some" ? last.value : []),
+    Effect.fork
+  )
+
+/**
+ * A tool that starts once and then exits at every later start: `sh` runs the mock tool the
+ * first time and creates a marker file; later starts find the marker and exit with code 3.
+ */
+const startsOnce = (): PoolOptions.Input => {
+  const marker = join(mkdtempSync(join(tmpdir(), "toolpool-")), "started")
+  return {
+    command: "sh",
+    args: [
+      "-c",
+      `if [ -e "${marker}" ]; then echo "no more" >&2; exit 3; fi; touch "${marker}"; exec "${process.execPath}" "${mockToolPath}"`
+    ],
+    framing: Framing.prompt(/> $/),
+    grace: "300 millis",
+    killAfter: "500 millis"
+  }
+}
+
+describe("supervision", () => {
+  it.scopedLive("a crashed instance comes back under the same id, by the default policy", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(mockTool({ instances: 2 }))
+      const pid = (yield* pool.status)[1]?.pid
+      const events = yield* collectEvents(pool, (all) => all.some((e) => e._tag === "Ready"))
+      yield* Effect.sleep("20 millis")
+      const error = yield* Effect.flip(pool.request(1, "/crash 4"))
+      expect(error._tag).toBe("InstanceExited")
+      yield* untilState(pool, 1, "ready")
+      expect(yield* pool.request(1, "/echo back")).toBe("back")
+      const status = (yield* pool.status)[1]
+      expect(status?.restarts).toBe(1)
+      expect(status?.pid).not.toBe(pid)
+      expect(status?.lastExit?.code).toBe(4)
+      const seen = yield* Fiber.join(events)
+      expect(seen.map((e) => e._tag)).toEqual(["Exited", "Restarting", "Spawned", "Ready"])
+      expect(seen.every((e) => e.instance === 1)).toBe(true)
+    }).pipe(provide))
+
+  it.scopedLive("the backoff delay of the schedule is waited before the restart", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(
+        mockTool({ restart: RestartPolicy.always({ schedule: Schedule.spaced("400 millis") }) })
+      )
+      const events = yield* collectEvents(pool, (all) => all.some((e) => e._tag === "Spawned"))
+      yield* Effect.sleep("20 millis")
+      yield* Effect.flip(pool.request(0, "/crash 1"))
+      const seen = yield* Fiber.join(events)
+      const exited = seen.find((e) => e._tag === "Exited")
+      const spawned = seen.find((e) => e._tag === "Spawned")
+      const restarting = seen.find((e) => e._tag === "Restarting")
+      expect(restarting?._tag === "Restarting" && restarting.delayMillis).toBe(400)
+      expect((spawned?.at.getTime() ?? 0) - (exited?.at.getTime() ?? 0)).toBeGreaterThanOrEqual(390)
+    }).pipe(provide))
+
+  it.scopedLive("a tool that keeps failing at start-up does not spin: the schedule holds, then the pool gives up", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make({
+        ...startsOnce(),
+        restart: RestartPolicy.onFailure({
+          schedule: Schedule.spaced("150 millis").pipe(Schedule.intersect(Schedule.recurs(3))),
+          maxRestarts: 100
+        })
+      })
+      const events = yield* collectEvents(pool, (all) => all.some((e) => e._tag === "GaveUp"))
+      yield* Effect.sleep("20 millis")
+      const started = Date.now()
+      yield* Effect.flip(pool.request(0, "/crash 2"))
+      const seen = yield* Fiber.join(events)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 150 - 20)
+      expect(seen.filter((e) => e._tag === "Restarting")).toHaveLength(3)
+      expect(seen.filter((e) => e._tag === "Spawned")).toHaveLength(3)
+      const status = (yield* pool.status)[0]
+      expect(status?.state).toBe("failed")
+      expect(status?.restarts).toBe(3)
+      expect(status?.lastError).toContain("gave up")
+      expect((yield* pool.health).failed).toBe(1)
+      const error = yield* Effect.flip(pool.request(0, "/echo hi"))
+      expect(error._tag).toBe("InstanceNotRunning")
+      const busy = yield* Effect.flip(pool.submit("/echo hi"))
+      expect(busy._tag).toBe("PoolBusy")
+    }).pipe(provide))
+
+  it.scopedLive("the intensity limit: at most N restarts within the window", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(
+        mockTool({
+          restart: RestartPolicy.always({ schedule: Schedule.spaced("10 millis"), maxRestarts: 2, window: "1 minute" })
+        })
+      )
+      for (let i = 0; i < 2; i++) {
+        yield* Effect.flip(pool.request(0, "/crash 1"))
+        yield* untilState(pool, 0, "ready")
+      }
+      yield* Effect.flip(pool.request(0, "/crash 1"))
+      yield* untilState(pool, 0, "failed")
+      const status = (yield* pool.status)[0]
+      expect(status?.restarts).toBe(2)
+      expect(status?.lastError).toContain("2 restarts within")
+    }).pipe(provide))
+
+  it.scopedLive("never leaves an instance exited; on-failure restarts only after a failure; always after any exit", () =>
+    Effect.gen(function*() {
+      const never = yield* ToolPool.make(mockTool({ restart: RestartPolicy.never }))
+      yield* Effect.flip(never.request(0, "/crash 1"))
+      yield* Effect.sleep("300 millis")
+      expect((yield* never.status)[0]?.state).toBe("exited")
+
+      const onFailure = yield* ToolPool.make(mockTool({ restart: RestartPolicy.onFailure() }))
+      yield* Effect.flip(onFailure.request(0, "/exit 0"))
+      yield* Effect.sleep("300 millis")
+      expect((yield* onFailure.status)[0]?.state).toBe("exited")
+
+      const always = yield* ToolPool.make(mockTool({ restart: RestartPolicy.always() }))
+      yield* Effect.flip(always.request(0, "/exit 0"))
+      yield* untilState(always, 0, "ready")
+      expect((yield* always.status)[0]?.restarts).toBe(1)
+    }).pipe(provide))
+
+  it.scopedLive("a hung turn is interrupted and re-synced; the next turn on that instance gets a clean answer", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(mockTool())
+      const pid = (yield* pool.status)[0]?.pid
+      const error = yield* Effect.flip(pool.request(0, "/hang", { timeout: "200 millis" }))
+      expect(error._tag).toBe("TurnTimeout")
+      expect(yield* pool.request(0, "/echo clean")).toBe("clean")
+      const status = (yield* pool.status)[0]
+      expect(status?.pid).toBe(pid) // healed by the interrupt, not restarted
+      expect(status?.restarts).toBe(0)
+    }).pipe(provide))
+
+  it.scopedLive("an instance that does not recover within healGrace is restarted", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(mockTool({ interrupt: "none", healGrace: "300 millis" }))
+      const pid = (yield* pool.status)[0]?.pid
+      const error = yield* Effect.flip(pool.request(0, "/hang", { timeout: "100 millis" }))
+      expect(error._tag).toBe("TurnTimeout")
+      // the next turn waits for the heal, then runs on the fresh process
+      expect(yield* pool.request(0, "/echo fresh")).toBe("fresh")
+      const status = (yield* pool.status)[0]
+      expect(status?.pid).not.toBe(pid)
+      expect(status?.restarts).toBe(1)
+    }).pipe(provide))
+
+  it.scopedLive("the late answer of an abandoned turn never reaches a submit caller", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(mockTool({ instances: 1 }))
+      const error = yield* Effect.flip(pool.submit("/sleep 400", { timeout: "100 millis" }))
+      expect(error._tag).toBe("TurnTimeout")
+      const replies = yield* Effect.forEach([1, 2, 3], (n) => pool.submit(`/echo ${n}`))
+      expect(replies.map((r) => r.output)).toEqual(["1", "2", "3"])
+    }).pipe(provide))
+
+  it.scopedLive("events are a stream of lifecycle changes", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(mockTool({ restart: RestartPolicy.never }))
+      const events = yield* pool.events.pipe(Stream.take(2), Stream.runCollect, Effect.fork)
+      yield* Effect.sleep("20 millis")
+      yield* pool.restart(0)
+      const seen = Chunk.toReadonlyArray(yield* Fiber.join(events))
+      expect(seen.map((e) => e._tag)).toEqual(["Exited", "Stopped"])
+    }).pipe(provide))
+})
