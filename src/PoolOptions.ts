@@ -106,6 +106,20 @@ export const PoolOptions = Schema.Struct({
     { default: () => "SIGINT" as const }
   ),
   healGrace: Schema.optionalWith(DurationInput, { default: seconds(2) }),
+  /** Replace an instance's process after it served this many turns (when idle). */
+  maxRequests: Schema.optional(count(1, Number.MAX_SAFE_INTEGER)),
+  /** Replace an instance's process after it has been up this long (when idle). */
+  maxUptime: Schema.optional(DurationInput),
+  /**
+   * Probe every idle, ready instance on a schedule: a turn with `input` whose answer must match
+   * `expect` (a regular expression source) within `timeout`; an instance that fails is restarted.
+   */
+  healthCheck: Schema.optional(Schema.Struct({
+    input: Schema.String,
+    expect: Schema.optional(Schema.String),
+    every: DurationInput,
+    timeout: Schema.optionalWith(DurationInput, { default: seconds(5) })
+  })),
   /** Bytes of recent stderr kept per instance. */
   stderrTailBytes: Schema.optionalWith(count(0, 1 << 20), { default: () => 4096 })
 })

@@ -85,6 +85,20 @@ export interface Notification {
 }
 
 /**
+ * One instance, leased by `withInstance` for a conversation of several turns: nobody else's
+ * `submit` gets it while the lease lasts.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Lease {
+  readonly instance: number
+  readonly request: (input: string, options?: TurnOptions) => Effect.Effect<string, TurnError>
+  readonly send: (input: string) => Effect.Effect<void, SendError>
+  readonly read: (options?: TurnOptions) => Effect.Effect<string, TurnError>
+}
+
+/**
  * Why `send` can fail.
  *
  * @since 0.1.0
@@ -164,6 +178,22 @@ export interface ToolPool {
   readonly notifications: Stream.Stream<Notification>
   /** Lifecycle events of every instance (spawned, ready, exited, restarting, gave up, stopped). */
   readonly events: Stream.Stream<PoolEvent>
+  /**
+   * Leases an idle instance for `use` (a multi-turn conversation), waiting like `submit` does;
+   * the lease ends when `use` does, however it ends.
+   */
+  readonly withInstance: <A, E, R>(
+    use: (lease: Lease) => Effect.Effect<A, E, R>,
+    options?: {
+      readonly key?: string | undefined
+      readonly acquireTimeout?: Duration.DurationInput | undefined
+    }
+  ) => Effect.Effect<A, E | PoolBusy | PoolClosed, R>
+  /**
+   * Grows or shrinks the pool to `instances` while it runs. New instances are ready when it
+   * completes; removed ones (the highest ids) finish their turns first, then stop.
+   */
+  readonly resize: (instances: number) => Effect.Effect<void, ConfigError | SpawnError | PoolClosed>
   /** A snapshot of every instance. */
   readonly status: Effect.Effect<ReadonlyArray<InstanceStatus>>
   /** Instances counted by state. */

@@ -22,6 +22,7 @@ import type { Input } from "../PoolOptions.js"
 import { decode } from "../PoolOptions.js"
 import { restartsAfter } from "../RestartPolicy.js"
 import type {
+  Lease,
   Notification,
   RestartError,
   SendError,
@@ -32,8 +33,9 @@ import type {
   TurnError,
   TurnOptions
 } from "../ToolPool.js"
-import type { ConfigError, SpawnError } from "../ToolPoolError.js"
+import type { PoolBusy, SpawnError } from "../ToolPoolError.js"
 import {
+  ConfigError,
   IncompleteInput,
   InstanceNotRunning,
   PoolClosed,
@@ -68,6 +70,12 @@ interface Slot {
   attempts: number
   /** When the recent automatic restarts happened, for the intensity limit. */
   recentRestarts: Array<number>
+  /** Turns completed by the current process (for `maxRequests`). */
+  servedByCurrent: number
+  /** Being removed by `resize`: no new turns. */
+  retiring: boolean
+  /** A replacement process is being started (`maxRequests`, `maxUptime`). */
+  recycling: boolean
 }
 
 /** @internal */
@@ -77,6 +85,9 @@ export const make = (
   Effect.gen(function*() {
     const options = yield* decode(input)
     const executor = yield* CommandExecutor.CommandExecutor
+    const poolScope = yield* Effect.scope
+    // Serialises resizes.
+    const sizing = yield* Effect.makeSemaphore(1)
     let closed = false
     const shutdownDone = yield* Deferred.make<void>()
 
@@ -201,40 +212,42 @@ export const make = (
         )
       })
 
-    const drivers = yield* Effect.forEach(
-      Array.from({ length: options.instances }),
-      () => Schedule.driver(Schedule.delays(options.restart.schedule))
-    )
-    const slots: ReadonlyArray<Slot> = Array.from({ length: options.instances }, (_, id) => {
-      const slot: Slot = {
-        driver: drivers[id] as Schedule.ScheduleDriver<Duration.Duration, ExitInfo>,
-        attempts: 0,
-        recentRestarts: [],
-        id,
-        host: {
+    const makeSlot = (id: number): Effect.Effect<Slot> =>
+      Effect.map(Schedule.driver(Schedule.delays(options.restart.schedule)), (driver) => {
+        const slot: Slot = {
           id,
-          options,
-          executor,
-          stderr: new ByteRing(options.stderrTailBytes),
-          transcript: new ByteRing(options.transcriptBytes),
-          onExit: (inc, exit) => onExit(slot, inc, exit),
-          onReady: (inc, error) => onReady(slot, inc, error),
-          onNotification: (_inc, method, params) => {
-            notifications.unsafeOffer({ instance: id, method, params })
-          }
-        },
-        state: "starting",
-        pending: 0,
-        current: undefined,
-        requests: 0,
-        restarts: 0,
-        lastExit: null,
-        lastError: null,
-        turn: Effect.unsafeMakeSemaphore(1),
-        lifecycle: Effect.unsafeMakeSemaphore(1)
-      }
-      return slot
-    })
+          host: {
+            id,
+            options,
+            executor,
+            stderr: new ByteRing(options.stderrTailBytes),
+            transcript: new ByteRing(options.transcriptBytes),
+            onExit: (inc, exit) => onExit(slot, inc, exit),
+            onReady: (inc, error) => onReady(slot, inc, error),
+            onNotification: (_inc, method, params) => {
+              notifications.unsafeOffer({ instance: id, method, params })
+            }
+          },
+          state: "starting",
+          pending: 0,
+          retiring: false,
+          recycling: false,
+          current: undefined,
+          requests: 0,
+          servedByCurrent: 0,
+          restarts: 0,
+          lastExit: null,
+          lastError: null,
+          turn: Effect.unsafeMakeSemaphore(1),
+          lifecycle: Effect.unsafeMakeSemaphore(1),
+          driver,
+          attempts: 0,
+          recentRestarts: []
+        }
+        return slot
+      })
+    // Grows and shrinks with `resize`; ids stay dense: 0 .. slots.length - 1.
+    const slots: Array<Slot> = yield* Effect.forEach(Array.from({ length: options.instances }, (_, id) => id), makeSlot)
 
     const router = makeRouter(slots, options.maxQueue)
 
@@ -256,6 +269,7 @@ export const make = (
         Effect.tap((inc) =>
           Effect.sync(() => {
             slot.current = inc
+            slot.servedByCurrent = 0
           }).pipe(Effect.zipRight(emit({ _tag: "Spawned", instance: slot.id, pid: inc.pid, at: inc.startedAt })))
         ),
         Effect.tapError((error) =>
@@ -370,6 +384,7 @@ export const make = (
               const value = yield* Instance.call(slot.host, current, method, params)
               answered = true
               slot.requests++
+              slot.servedByCurrent++
               return JSON.stringify(value) ?? "null"
             }
             yield* Instance.write(current, current.codec.encode(input))
@@ -377,6 +392,7 @@ export const make = (
             const frame = yield* Instance.takeFrame(current)
             answered = true
             slot.requests++
+            slot.servedByCurrent++
             return yield* toResult(slot, current, frame)
           })))
           if (slot.state === "busy") slot.state = "ready"
@@ -430,10 +446,46 @@ export const make = (
 
     /** Ends a turn's claim on the slot and lets a waiting `submit` have it. */
     const release = (slot: Slot) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         slot.pending--
         router.dispatch()
+        return options.maxRequests !== undefined && slot.servedByCurrent >= options.maxRequests
+          ? recycle(slot)
+          : Effect.void
       })
+
+    /**
+     * Replaces an instance's process with a fresh one when it is idle (`maxRequests`,
+     * `maxUptime`): the replacement is spawned and ready first, so capacity does not drop, then
+     * takes over between two turns, and the old process is stopped.
+     */
+    const recycle = (slot: Slot): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const old = slot.current
+        if (old === undefined || closed || slot.recycling) return
+        slot.recycling = true
+        const fresh = yield* Instance.spawn(slot.host).pipe(Effect.option)
+        if (Option.isNone(fresh)) return
+        const ready = yield* Effect.either(Deferred.await(fresh.value.ready))
+        if (ready._tag === "Left" || closed) return yield* Instance.stop(fresh.value, options)
+        yield* Effect.gen(function*() {
+          if (slot.current !== old || closed) return yield* Instance.stop(fresh.value, options)
+          old.stopping = true
+          slot.current = fresh.value
+          slot.servedByCurrent = 0
+          if (slot.state === "ready" || slot.state === "busy") slot.state = "ready"
+          yield* emit({ _tag: "Spawned", instance: slot.id, pid: fresh.value.pid, at: fresh.value.startedAt })
+          router.dispatch()
+        }).pipe(slot.turn.withPermits(1), slot.lifecycle.withPermits(1))
+        yield* Instance.stop(old, options)
+        yield* Effect.logDebug(`instance ${slot.id} recycled`)
+      }).pipe(
+        Effect.ensuring(Effect.sync(() => {
+          slot.recycling = false
+        })),
+        Effect.forkIn(poolScope),
+        Effect.asVoid
+      )
 
     const request = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
       Effect.flatMap(slotOf(id), (slot) =>
@@ -528,6 +580,101 @@ export const make = (
           yield* Deferred.await(inc.ready)
         }).pipe(Effect.annotateLogs({ instance: id })))
 
+    const resize = (size: number): Effect.Effect<void, ConfigError | SpawnError | PoolClosed> =>
+      Effect.gen(function*() {
+        if (!Number.isInteger(size) || size < 1 || size > 1024) {
+          return yield* Effect.fail(new ConfigError({ field: "instances", reason: `expected 1 to 1024, got ${size}` }))
+        }
+        if (closed) return yield* Effect.fail(new PoolClosed())
+        if (size > slots.length) {
+          const added = yield* Effect.forEach(
+            Array.from({ length: size - slots.length }, (_, i) => slots.length + i),
+            makeSlot
+          )
+          slots.push(...added)
+          yield* Effect.forEach(
+            added,
+            (slot) =>
+              spawnInto(slot).pipe(slot.lifecycle.withPermits(1), Effect.flatMap((inc) => Deferred.await(inc.ready))),
+            { concurrency: "unbounded", discard: true }
+          )
+        } else if (size < slots.length) {
+          // The highest ids go. They take no new turns; those in flight finish first.
+          const leaving = slots.slice(size)
+          for (const slot of leaving) slot.retiring = true
+          router.dispatch()
+          yield* Effect.forEach(
+            leaving,
+            (slot) =>
+              Effect.gen(function*() {
+                yield* slot.turn.withPermits(1)(Effect.void)
+                yield* FiberMap.remove(supervisors, slot.id)
+                yield* stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1))
+              }),
+            { concurrency: "unbounded", discard: true }
+          )
+          slots.length = size
+        }
+        router.dispatch()
+        yield* Effect.logDebug(`pool resized to ${size}`)
+      }).pipe(sizing.withPermits(1))
+
+    const withInstance = <A, E, R>(
+      use: (lease: Lease) => Effect.Effect<A, E, R>,
+      lease?: { readonly key?: string | undefined; readonly acquireTimeout?: Duration.DurationInput | undefined }
+    ): Effect.Effect<A, E | PoolBusy | PoolClosed, R> =>
+      Effect.acquireUseRelease(
+        Effect.suspend((): Effect.Effect<Slot, PoolBusy | PoolClosed> =>
+          closed
+            ? Effect.fail(new PoolClosed())
+            : router.acquire(
+              lease?.key,
+              lease?.acquireTimeout === undefined ? options.acquireTimeout : Duration.decode(lease.acquireTimeout)
+            )
+        ),
+        (slot) =>
+          use({
+            instance: slot.id,
+            request: (input, turn) => request(slot.id, input, turn),
+            send: (input) => send(slot.id, input),
+            read: (turn) => read(slot.id, turn)
+          }),
+        release
+      )
+
+    /** Probes every idle ready instance on the schedule; one that fails its probe is restarted. */
+    const probeAll = (check: NonNullable<typeof options.healthCheck>): Effect.Effect<void> => {
+      const expect = check.expect === undefined ? undefined : new RegExp(check.expect)
+      const probe = (slot: Slot) =>
+        Effect.gen(function*() {
+          if (slot.state !== "ready" || slot.pending > 0 || slot.retiring || closed) return
+          const inc = slot.current
+          const outcome = yield* Effect.either(request(slot.id, check.input, { timeout: check.timeout }))
+          const healthy = outcome._tag === "Right" && (expect === undefined || expect.test(outcome.right))
+          if (healthy || closed || slot.current !== inc || inc === undefined) return
+          yield* Effect.logWarning(`instance ${slot.id} failed its health probe: restarting it`)
+          yield* Effect.gen(function*() {
+            if (closed || slot.current !== inc) return
+            yield* stopSlot(slot, "stopped")
+            slot.restarts++
+            yield* spawnInto(slot).pipe(Effect.flatMap((next) => Deferred.await(next.ready)))
+          }).pipe(slot.lifecycle.withPermits(1), Effect.ignore)
+        })
+      return Effect.forEach(slots.slice(), probe, { concurrency: "unbounded", discard: true })
+    }
+
+    /** Recycles instances that have been up longer than `maxUptime`, when idle. */
+    const recycleOld = (maxUptime: Duration.Duration): Effect.Effect<void> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.forEach(
+          slots.filter((slot) =>
+            slot.current !== undefined && slot.state === "ready" && slot.pending === 0 &&
+            now - slot.current.startedAt.getTime() >= Duration.toMillis(maxUptime)
+          ),
+          recycle,
+          { discard: true }
+        ))
+
     const shutdown: Effect.Effect<void> = Effect.suspend(() => {
       if (closed) return Deferred.await(shutdownDone)
       closed = true
@@ -566,8 +713,20 @@ export const make = (
       { concurrency: "unbounded", discard: true }
     )
 
+    if (options.healthCheck !== undefined) {
+      const check = options.healthCheck
+      yield* probeAll(check).pipe(Effect.repeat(Schedule.spaced(check.every)), Effect.forkIn(poolScope))
+    }
+    if (options.maxUptime !== undefined) {
+      const maxUptime = options.maxUptime
+      const every = Duration.min(Duration.millis(Duration.toMillis(maxUptime) / 4), Duration.seconds(5))
+      yield* recycleOld(maxUptime).pipe(Effect.repeat(Schedule.spaced(every)), Effect.forkIn(poolScope))
+    }
+
     return {
       options,
+      resize,
+      withInstance,
       send,
       read,
       request,

@@ -18,6 +18,8 @@ export interface Routable {
   readonly state: string
   /** Turns running or waiting on this instance. */
   pending: number
+  /** Being removed: takes no new turns. */
+  readonly retiring: boolean
 }
 
 interface Waiter<S> {
@@ -43,8 +45,9 @@ export const makeRouter = <S extends Routable>(slots: ReadonlyArray<S>, maxQueue
   // Where the search for an idle instance starts, so that load spreads over all of them.
   let cursor = 0
 
-  const alive = (slot: S) => slot.state === "ready" || slot.state === "busy" || slot.state === "starting"
-  const idle = (slot: S) => slot.state === "ready" && slot.pending === 0
+  const alive = (slot: S) =>
+    !slot.retiring && (slot.state === "ready" || slot.state === "busy" || slot.state === "starting")
+  const idle = (slot: S) => slot.state === "ready" && slot.pending === 0 && !slot.retiring
 
   /** The instance for this key, if one can be had now; undefined if the caller must wait. */
   const pick = (key: string | undefined): S | undefined => {
@@ -70,7 +73,7 @@ export const makeRouter = <S extends Routable>(slots: ReadonlyArray<S>, maxQueue
   }
 
   /** Whether any instance may serve again: running, starting, or waiting to restart. */
-  const anyHope = () => slots.some((slot) => alive(slot) || slot.state === "backing-off")
+  const anyHope = () => slots.some((slot) => alive(slot) || (slot.state === "backing-off" && !slot.retiring))
 
   const noneRunning = () => new PoolBusy({ queued: waiters.length, reason: "no instance is running" })
 
