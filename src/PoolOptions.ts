@@ -75,6 +75,8 @@ export const PoolOptions = Schema.Struct({
   framing: Schema.optionalWith(Framing.Framing, { default: () => Framing.lines() }),
   /** Deadline of one turn (`request`) and the default wait of `read`. */
   turnTimeout: Schema.optionalWith(DurationInput, { default: seconds(30) }),
+  /** A turn fails once the tool has written nothing for this long (none by default). */
+  inactivityTimeout: Schema.optional(DurationInput),
   /** How long `submit` waits for a free instance before failing with `PoolBusy`. */
   acquireTimeout: Schema.optionalWith(DurationInput, { default: seconds(30) }),
   /** How many `submit` callers may wait for a free instance. */

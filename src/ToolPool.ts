@@ -41,6 +41,8 @@ import { ConfigError } from "./ToolPoolError.js"
 export interface TurnOptions {
   /** Deadline of the turn; the pool's `turnTimeout` when absent. */
   readonly timeout?: Duration.DurationInput | undefined
+  /** Fail the turn once the tool writes nothing for this long; the pool's `inactivityTimeout` when absent. */
+  readonly inactivityTimeout?: Duration.DurationInput | undefined
 }
 
 /**

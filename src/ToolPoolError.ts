@@ -106,9 +106,13 @@ export class TurnTimeout extends Data.TaggedError("TurnTimeout")<{
   readonly instance: number
   readonly pid: number | null
   readonly timeout: Duration.Duration
+  /** `deadline`: the turn took too long in all; `inactivity`: the tool went silent for `timeout`. */
+  readonly kind: "deadline" | "inactivity"
 }> {
   override get message(): string {
-    return `instance ${this.instance} (pid ${this.pid}) gave no response within ${Duration.format(this.timeout)}`
+    return this.kind === "inactivity"
+      ? `instance ${this.instance} (pid ${this.pid}) wrote nothing for ${Duration.format(this.timeout)}`
+      : `instance ${this.instance} (pid ${this.pid}) gave no response within ${Duration.format(this.timeout)}`
   }
 }
 

@@ -188,3 +188,16 @@ describe("supervision", () => {
       expect(seen.map((e) => e._tag)).toEqual(["Exited", "Stopped"])
     }).pipe(provide))
 })
+
+describe("inactivity", () => {
+  it.scopedLive("a turn fails when the tool goes silent, even though its deadline is far", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(mockTool({ turnTimeout: "30 seconds" }))
+      const error = yield* Effect.flip(pool.request(0, "/hang", { inactivityTimeout: "200 millis" }))
+      expect(error._tag).toBe("TurnTimeout")
+      if (error._tag === "TurnTimeout") expect(error.kind).toBe("inactivity")
+      // a tool that keeps writing is not silent: a 1 MiB flood passes a short inactivity limit
+      const flood = yield* pool.request(0, `/flood ${1024 * 1024}`, { inactivityTimeout: "2 seconds" })
+      expect(flood.length).toBe(1024 * 1024)
+    }).pipe(provide))
+})

@@ -79,6 +79,8 @@ export interface Incarnation {
   readonly broke: Deferred.Deferred<never, Breakage>
   /** Observes the exit and reports it; stopping waits for it to be done. */
   watcher: Fiber.Fiber<void> | undefined
+  /** When the process last wrote anything (epoch ms), for the inactivity timeout. */
+  lastOutputAt: number
   /** Responses still to come for turns whose callers gave up (timed out or were interrupted). */
   owed: number
   stopping: boolean
@@ -156,6 +158,7 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
         broken: undefined,
         broke: yield* Deferred.make<never, Breakage>(),
         watcher: undefined,
+        lastOutputAt: Date.now(),
         owed: 0,
         stopping: false
       }
@@ -163,6 +166,7 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
       // Output feeds the decoder; a silence timer, when the framing has one, flushes it.
       const activity = codec.flushAfter === undefined ? undefined : yield* Queue.sliding<void>(1)
       const decode = (bytes: Uint8Array): Effect.Effect<void> => {
+        inc.lastOutputAt = Date.now()
         activity?.unsafeOffer(undefined)
         const frames = codec.decoder.push(bytes)
         return frames.length === 0 ? Effect.void : route(host, inc, frames)

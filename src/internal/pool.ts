@@ -329,12 +329,20 @@ export const make = (
     const notRunning = (slot: Slot) => (error: SpawnError | InstanceNotRunning) =>
       error._tag === "InstanceNotRunning" ? error : new InstanceNotRunning({ instance: slot.id, state: slot.state })
 
+    const inactivityOf = (turn: TurnOptions | undefined): Duration.Duration | undefined =>
+      turn?.inactivityTimeout !== undefined ? Duration.decode(turn.inactivityTimeout) : options.inactivityTimeout
+
     const deadline = (slot: Slot, timeout: Duration.DurationInput | undefined) => {
       const duration = timeout ?? options.turnTimeout
       return Effect.timeoutFail({
         duration,
         onTimeout: () =>
-          new TurnTimeout({ instance: slot.id, pid: slot.current?.pid ?? null, timeout: Duration.decode(duration) })
+          new TurnTimeout({
+            instance: slot.id,
+            pid: slot.current?.pid ?? null,
+            timeout: Duration.decode(duration),
+            kind: "deadline"
+          })
       })
     }
 
@@ -360,7 +368,11 @@ export const make = (
      * is abandoned after its input went out (timed out, interrupted) leaves the tool busy with
      * it: the lock then passes to `heal`, so nobody gets the instance before it is clean.
      */
-    const turnOn = (slot: Slot, input: string): Effect.Effect<string, TurnError> =>
+    const turnOn = (
+      slot: Slot,
+      input: string,
+      inactivity: Duration.Duration | undefined
+    ): Effect.Effect<string, TurnError> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
           yield* restore(slot.turn.take(1))
@@ -389,7 +401,9 @@ export const make = (
             }
             yield* Instance.write(current, current.codec.encode(input))
             sent = true
-            const frame = yield* Instance.takeFrame(current)
+            const frame = yield* (inactivity === undefined
+              ? Instance.takeFrame(current)
+              : Effect.raceFirst(Instance.takeFrame(current), silence(slot, current, inactivity)))
             answered = true
             slot.requests++
             slot.servedByCurrent++
@@ -413,6 +427,20 @@ export const make = (
           return yield* result
         })
       )
+
+    /** Fails once the tool has written nothing for `inactivity` (the turn's start counts as output). */
+    const silence = (slot: Slot, inc: Incarnation, inactivity: Duration.Duration): Effect.Effect<never, TurnTimeout> =>
+      Effect.suspend(() => {
+        const limit = Duration.toMillis(inactivity)
+        const since = Date.now()
+        const check: Effect.Effect<never, TurnTimeout> = Effect.suspend(() => {
+          const quiet = Date.now() - Math.max(inc.lastOutputAt, since)
+          return quiet >= limit
+            ? Effect.fail(new TurnTimeout({ instance: slot.id, pid: inc.pid, timeout: inactivity, kind: "inactivity" }))
+            : Effect.zipRight(Effect.sleep(Duration.millis(limit - quiet)), check)
+        })
+        return check
+      })
 
     /**
      * Brings an instance back in sync after an abandoned turn: interrupt the tool, and wait up to
@@ -492,7 +520,7 @@ export const make = (
         Effect.sync(() => {
           slot.pending++
         }).pipe(
-          Effect.zipRight(turnOn(slot, input)),
+          Effect.zipRight(turnOn(slot, input, inactivityOf(turn))),
           Effect.ensuring(release(slot)),
           deadline(slot, turn?.timeout),
           Effect.withSpan("toolpool.turn", { attributes: { instance: id }, captureStackTrace: false })
@@ -524,13 +552,16 @@ export const make = (
         const acquireTimeout = submit?.acquireTimeout === undefined
           ? options.acquireTimeout
           : Duration.decode(submit.acquireTimeout)
-        return Effect.flatMap(router.acquire(submit?.key, acquireTimeout), (slot) =>
-          turnOn(slot, input).pipe(
-            Effect.map((output): Submitted => ({ instance: slot.id, output })),
-            Effect.ensuring(release(slot)),
-            deadline(slot, submit?.timeout),
-            Effect.withSpan("toolpool.turn", { attributes: { instance: slot.id }, captureStackTrace: false })
-          ))
+        return Effect.flatMap(
+          router.acquire(submit?.key, acquireTimeout),
+          (slot) =>
+            turnOn(slot, input, inactivityOf(submit)).pipe(
+              Effect.map((output): Submitted => ({ instance: slot.id, output })),
+              Effect.ensuring(release(slot)),
+              deadline(slot, submit?.timeout),
+              Effect.withSpan("toolpool.turn", { attributes: { instance: slot.id }, captureStackTrace: false })
+            )
+        )
       })
 
     const submit = (input: string, submit?: SubmitOptions): Effect.Effect<Submitted, SubmitError> =>
