@@ -1,0 +1,176 @@
+/**
+ * A batch: prompts streamed from the input, fanned out over a pool with `submit`, results written
+ * as they complete, progress and a summary on stderr.
+ *
+ * Stopping (the run fiber is interrupted, as `NodeRuntime.runMain` does on SIGINT and SIGTERM)
+ * is graceful: the batch runs in a fiber of its own, which is told to stop instead of being
+ * interrupted. It reads no more prompts, shuts the pool down (turns in flight get the pool's
+ * `drain` time to finish, then fail as their instances stop), writes the results it has, and
+ * prints the summary.
+ * @internal
+ */
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import type { Input } from "../../PoolOptions.js"
+import * as ToolPool from "../../ToolPool.js"
+import type { ConfigError, SpawnError } from "../../ToolPoolError.js"
+import type { InputError, Line } from "./input.js"
+import { countPrompts } from "./input.js"
+import * as output from "./output.js"
+import { report } from "./progress.js"
+import { summary, Tally } from "./stats.js"
+
+/** What a batch runs. @internal */
+export interface Batch {
+  readonly pool: Input
+  readonly prompts: Stream.Stream<Line, InputError, FileSystem.FileSystem>
+  /** A file to count the prompts of, for progress, while the batch runs. */
+  readonly countFile: Option.Option<string>
+  /** Known in advance (the demo's). */
+  readonly total: number | undefined
+  readonly retries: number
+}
+
+/** How a batch ended. @internal */
+export interface Outcome {
+  readonly tally: Tally
+  /** Told to stop before the input was done. */
+  readonly stopped: boolean
+  readonly restarts: number
+}
+
+/** @internal */
+export type BatchError = ConfigError | SpawnError | InputError | output.OutputError
+
+const elapsedSince = (startNanos: bigint) => Effect.map(Clock.currentTimeNanos, (now) => Number(now - startNanos) / 1e6)
+
+const runBatch = (
+  batch: Batch,
+  stop: Deferred.Deferred<void>
+): Effect.Effect<Outcome, BatchError, FileSystem.FileSystem | CommandExecutor.CommandExecutor> =>
+  Effect.gen(function*() {
+    yield* output.guardStdio
+    const tally = new Tally()
+    tally.total = batch.total
+    // Told to stop while the instances start: stop starting them (the scope stops what did).
+    const started = yield* Effect.raceFirst(
+      Effect.map(ToolPool.make(batch.pool), Option.some),
+      Effect.as(Deferred.await(stop), Option.none<ToolPool.ToolPool>())
+    )
+    if (Option.isNone(started)) return { tally, stopped: true, restarts: 0 }
+    const pool = started.value
+    const { instances, startTimeout, turnTimeout } = pool.options
+
+    const startNanos = yield* Clock.currentTimeNanos
+    if (Option.isSome(batch.countFile)) {
+      yield* countPrompts(batch.countFile.value).pipe(
+        Effect.tap((n) => Effect.sync(() => (tally.total = n))),
+        Effect.ignore,
+        Effect.forkScoped
+      )
+    }
+    const progress = yield* Effect.fork(report(
+      tally,
+      Effect.map(pool.health, (h) => ({ up: h.alive, total: h.total })),
+      Number(startNanos / 1_000_000n)
+    ))
+    // From the stop signal on, the pool takes no new turns and ends those in flight by `drain`.
+    const stopping = yield* Effect.forkScoped(Effect.zipRight(Deferred.await(stop), pool.shutdown))
+
+    const submitOptions: ToolPool.SubmitOptions = {
+      // Callers wait for an instance only while one restarts or, with a key, while theirs is busy.
+      acquireTimeout: Duration.sum(turnTimeout, startTimeout),
+      ...(batch.retries > 0 ? { retry: Schedule.recurs(batch.retries) } : {})
+    }
+
+    const handle = (line: Line): Effect.Effect<output.Result> => {
+      tally.read++
+      if (line._tag === "BadLine") {
+        return Effect.succeed({
+          id: line.id,
+          instance: null,
+          ok: false,
+          error: { _tag: "BadInput", message: line.reason },
+          ms: 0
+        })
+      }
+      return Effect.gen(function*() {
+        const start = yield* Clock.currentTimeNanos
+        const result = yield* Effect.either(pool.submit(line.input, { ...submitOptions, key: line.key }))
+        const ms = Math.round((yield* elapsedSince(start)) * 10) / 10
+        return Either.match(result, {
+          onLeft: (error): output.Result => ({
+            id: line.id,
+            instance: "instance" in error ? error.instance : null,
+            ok: false,
+            error: { _tag: error._tag, message: error.message },
+            ms
+          }),
+          onRight: ({ instance, output }): output.Result => ({ id: line.id, instance, ok: true, output, ms })
+        })
+      })
+    }
+
+    const processed = yield* batch.prompts.pipe(
+      Stream.interruptWhen(Deferred.await(stop)),
+      // As many turns at once as there are instances: none waits long for one, so `ms` is the turn.
+      // Prompts already read when the stop came (a chunk holds many) are dropped, not run.
+      Stream.mapEffect(
+        (line) =>
+          Effect.flatMap(
+            Deferred.isDone(stop),
+            (stopped) => stopped ? Effect.succeedNone : Effect.asSome(handle(line))
+          ),
+        { concurrency: instances, unordered: true }
+      ),
+      Stream.filterMap((result) => result),
+      Stream.tap((result) =>
+        Effect.sync(() =>
+          result.ok
+            ? tally.record(result.ms, undefined)
+            : tally.record(result.error._tag === "BadInput" ? undefined : result.ms, result.error._tag)
+        )
+      ),
+      Stream.map(output.resultLine),
+      Stream.runForEachChunk((lines) => output.stdout(Chunk.join(lines, ""))),
+      Effect.exit
+    )
+    const stopped = yield* Deferred.isDone(stop)
+    if (!stopped && processed._tag === "Success") tally.total = tally.read
+
+    const elapsed = yield* elapsedSince(startNanos)
+    const restarts = yield* Effect.map(pool.status, (all) => all.reduce((sum, s) => sum + s.restarts, 0))
+    yield* Fiber.interrupt(stopping)
+    yield* pool.shutdown
+    yield* Fiber.interrupt(progress)
+    yield* output.stderr(summary(tally, elapsed, restarts, stopped))
+    yield* processed
+    return { tally, stopped, restarts }
+  }).pipe(Effect.scoped)
+
+/**
+ * Runs a batch to its end. Interrupted, it stops taking prompts and finishes as described at the
+ * top of this module before the interruption completes.
+ * @internal
+ */
+export const execute = (
+  batch: Batch
+): Effect.Effect<Outcome, BatchError, FileSystem.FileSystem | CommandExecutor.CommandExecutor> =>
+  Effect.gen(function*() {
+    const stop = yield* Deferred.make<void>()
+    // A daemon, so that interrupting this fiber does not interrupt it: it is awaited below.
+    const worker = yield* Effect.forkDaemon(runBatch(batch, stop))
+    return yield* Fiber.join(worker).pipe(
+      Effect.onInterrupt(() => Deferred.succeed(stop, undefined).pipe(Effect.zipRight(Fiber.await(worker))))
+    )
+  })

@@ -1,0 +1,226 @@
+/**
+ * The options of `toolpool run`, and how they become pool options.
+ *
+ * Values are checked as little as possible here: durations, counts and patterns go to
+ * `ToolPool.make` as given, whose schema rejects bad ones with a `ConfigError` before anything
+ * spawns. This module only checks what the pool cannot see (flags that contradict each other,
+ * a negative retry count) and maps the pool's field names back to flag names for the message.
+ * @internal
+ */
+import * as Args from "@effect/cli/Args"
+import type * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import type { Input } from "../../PoolOptions.js"
+
+/** A command line the pool cannot run: reported with the message, exit code 2. @internal */
+export class UsageError extends Data.TaggedError("UsageError")<{ readonly reason: string }> {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+const framings = ["lines", "prompt", "ndjson", "sentinel", "quiet"] as const
+
+/** @internal */
+export type FramingName = typeof framings[number]
+
+/** How input lines are read: JSONL objects, plain text, or either, decided line by line. @internal */
+export type InputFormat = "auto" | "text" | "jsonl"
+
+/** The options and arguments of `toolpool run`. @internal */
+export const runConfig = {
+  input: Options.file("input", { exists: "yes" }).pipe(
+    Options.withAlias("i"),
+    Options.withDescription("Read prompts from FILE instead of stdin."),
+    Options.optional
+  ),
+  format: Options.choice("format", ["auto", "text", "jsonl"]).pipe(
+    Options.withDefault("auto"),
+    Options.withDescription(
+      "text: each line is a prompt; jsonl: each line is {\"id\": ..., \"input\": \"...\"}; " +
+        "auto: a line that is such a JSON object is JSONL, any other line is text."
+    )
+  ),
+  instances: Options.integer("instances").pipe(
+    Options.withAlias("n"),
+    Options.withDefault(4),
+    Options.withDescription("How many instances of the tool to run (1 to 1024).")
+  ),
+  framing: Options.choice("framing", framings).pipe(
+    Options.withDescription(
+      "How the tool's output becomes responses. Defaults to the framing that --prompt, --sentinel, " +
+        "--quiet or --ends-turn imply, else lines."
+    ),
+    Options.optional
+  ),
+  prompt: Options.text("prompt").pipe(
+    Options.withPseudoName("REGEX"),
+    Options.withDescription("prompt framing: the tool's prompt, matched at the end of its output (default '> $')."),
+    Options.optional
+  ),
+  sentinel: Options.text("sentinel").pipe(
+    Options.withPseudoName("CMD"),
+    Options.withDescription(
+      "sentinel framing: a command that makes the tool print {marker}, sent after every prompt " +
+        "(bc: 'print \"{marker}\\n\"', sqlite3: '.print {marker}')."
+    ),
+    Options.optional
+  ),
+  quiet: Options.text("quiet").pipe(
+    Options.withPseudoName("DURATION"),
+    Options.withDescription("quiet framing: a response ends after this long without output."),
+    Options.optional
+  ),
+  endsTurn: Options.keyValueMap("ends-turn").pipe(
+    Options.withDescription("ndjson framing: field values of the message that ends a turn, e.g. type=result."),
+    Options.optional
+  ),
+  timeout: Options.text("timeout").pipe(
+    Options.withPseudoName("DURATION"),
+    Options.withDescription("Deadline of one prompt: '30s', '500ms', '2m', '1 minute' (default 30s)."),
+    Options.optional
+  ),
+  retries: Options.integer("retries").pipe(
+    Options.withDefault(0),
+    Options.withDescription("Retry a prompt this many times, on another instance, when its instance died under it.")
+  ),
+  cwd: Options.directory("cwd", { exists: "yes" }).pipe(
+    Options.withDescription("Working directory of the tool."),
+    Options.optional
+  ),
+  env: Options.keyValueMap("env").pipe(
+    Options.withDescription("An environment variable for the tool, K=V; repeat for more."),
+    Options.optional
+  ),
+  command: Args.text({ name: "COMMAND" }).pipe(
+    Args.atLeast(1),
+    Args.withDescription("The tool and its arguments; put them after -- when they have options of their own.")
+  )
+} as const
+
+/** The parsed options of `toolpool run`. @internal */
+export type RunFlags = Command.Command.ParseConfig<typeof runConfig>
+
+/** What a run needs besides the pool options. @internal */
+export interface RunSettings {
+  readonly input: Option.Option<string>
+  readonly format: InputFormat
+  readonly retries: number
+}
+
+const units: Record<string, string> = { ms: "millis", s: "seconds", m: "minutes", h: "hours" }
+
+/**
+ * Durations as people type them on a command line ("30s", "500ms", "2m") become Effect's
+ * ("30 seconds"); a bare number stays a number of milliseconds, as everywhere in the library.
+ * Anything else goes through unchanged, for the pool's schema to accept ("1 minute") or reject.
+ * @internal
+ */
+export const durationInput = (text: string): Duration.DurationInput => {
+  const trimmed = text.trim()
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed)
+  const short = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(trimmed)
+  // Unchecked on purpose: the pool's schema decodes any string, and names the flag when it is wrong.
+  return (short === null ? trimmed : `${short[1]} ${units[short[2] ?? "ms"]}`) as Duration.DurationInput
+}
+
+/** A scalar JSON value when the text is one (`true`, `3`, `null`), else the text itself. */
+const scalar = (text: string): string | number | boolean | null => {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === "number" || typeof value === "boolean" || value === null ? value : text
+  } catch {
+    return text
+  }
+}
+
+type FramingInput = NonNullable<Input["framing"]>
+
+const framingFrom = (flags: RunFlags): Either.Either<FramingInput, UsageError> => {
+  const implied: Array<[FramingName, string]> = []
+  if (Option.isSome(flags.prompt)) implied.push(["prompt", "--prompt"])
+  if (Option.isSome(flags.sentinel)) implied.push(["sentinel", "--sentinel"])
+  if (Option.isSome(flags.quiet)) implied.push(["quiet", "--quiet"])
+  if (Option.isSome(flags.endsTurn)) implied.push(["ndjson", "--ends-turn"])
+  const [first, second] = implied
+  if (second !== undefined && first !== undefined) {
+    return Either.left(new UsageError({ reason: `${first[1]} and ${second[1]} belong to different framings` }))
+  }
+  const name = Option.getOrElse(flags.framing, () => first?.[0] ?? "lines")
+  if (first !== undefined && first[0] !== name) {
+    return Either.left(new UsageError({ reason: `${first[1]} applies to --framing ${first[0]}, not ${name}` }))
+  }
+  switch (name) {
+    case "lines":
+      return Either.right({ _tag: "Lines" })
+    case "prompt":
+      return Either.right({ _tag: "Prompt", pattern: Option.getOrElse(flags.prompt, () => "> $") })
+    case "ndjson":
+      return Either.right(Option.match(flags.endsTurn, {
+        onNone: () => ({ _tag: "Ndjson" as const }),
+        onSome: (fields) => ({
+          _tag: "Ndjson" as const,
+          endsTurn: Object.fromEntries(Array.from(fields, ([key, value]) => [key, scalar(value)]))
+        })
+      }))
+    case "sentinel":
+      return Option.match(flags.sentinel, {
+        onNone: () => Either.left(new UsageError({ reason: "--framing sentinel needs --sentinel CMD" })),
+        onSome: (command) => Either.right({ _tag: "Sentinel" as const, command })
+      })
+    case "quiet":
+      return Option.match(flags.quiet, {
+        onNone: () => Either.left(new UsageError({ reason: "--framing quiet needs --quiet DURATION" })),
+        onSome: (duration) => Either.right({ _tag: "Quiet" as const, duration: durationInput(duration) })
+      })
+  }
+}
+
+/**
+ * The pool options and run settings a command line asks for, or why it makes no sense.
+ * A `--preset NAME` option will start from the preset's options here, and let the flags given
+ * override them.
+ * @internal
+ */
+export const fromFlags = (
+  flags: RunFlags
+): Either.Either<{ readonly pool: Input; readonly run: RunSettings }, UsageError> =>
+  Either.gen(function*() {
+    if (flags.retries < 0) {
+      return yield* Either.left(new UsageError({ reason: `--retries must be 0 or more, got ${flags.retries}` }))
+    }
+    const framing = yield* framingFrom(flags)
+    const [command = "", ...args] = flags.command
+    const timeout = Option.map(flags.timeout, durationInput)
+    const pool: Input = {
+      command,
+      args,
+      instances: flags.instances,
+      framing,
+      ...(Option.isSome(timeout) ? { turnTimeout: timeout.value } : {}),
+      ...(Option.isSome(flags.cwd) ? { cwd: flags.cwd.value } : {}),
+      ...(Option.isSome(flags.env) ? { env: Object.fromEntries(flags.env.value) } : {})
+    }
+    return { pool, run: { input: flags.input, format: flags.format, retries: flags.retries } }
+  })
+
+/** Pool option fields, by the flag that sets them, for messages about bad values. */
+const flagOf: ReadonlyArray<[RegExp, string]> = [
+  [/^command$/, "COMMAND"],
+  [/^instances$/, "--instances"],
+  [/^turnTimeout$/, "--timeout"],
+  [/^cwd$/, "--cwd"],
+  [/^env\b/, "--env"],
+  [/^framing\.(pattern|flags)$/, "--prompt"],
+  [/^framing\.(command|marker)$/, "--sentinel"],
+  [/^framing\.duration$/, "--quiet"],
+  [/^framing\.endsTurn\b/, "--ends-turn"],
+  [/^framing\b/, "--framing"]
+]
+
+/** The flag behind a pool option field, e.g. `--timeout` for `turnTimeout`. @internal */
+export const flagFor = (field: string): string => flagOf.find(([pattern]) => pattern.test(field))?.[1] ?? field
