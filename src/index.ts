@@ -21,6 +21,11 @@ export * as PoolOptions from "./PoolOptions.js"
 /**
  * @since 0.1.0
  */
+export * as Presets from "./Presets.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as RestartPolicy from "./RestartPolicy.js"
 
 /**
