@@ -37,3 +37,8 @@ export * as ToolPool from "./ToolPool.js"
  * @since 0.1.0
  */
 export * as ToolPoolError from "./ToolPoolError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ToolPoolMetrics from "./ToolPoolMetrics.js"

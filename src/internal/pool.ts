@@ -5,10 +5,12 @@
  * `lifecycle` lock; turns on it by its `turn` lock, which hands it out in FIFO order.
  */
 import * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
@@ -47,6 +49,7 @@ import {
 import type { Frame } from "./framing/frame.js"
 import type { Host, Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
+import * as Metrics from "./metrics.js"
 import { ByteRing } from "./ring.js"
 import { makeRouter } from "./router.js"
 import { signalProcess } from "./terminate.js"
@@ -143,7 +146,34 @@ export const make = (
     // Bounded: a subscriber that falls behind loses the oldest notifications, not the pool's memory.
     const notifications = yield* PubSub.sliding<Notification>(1024)
     const events = yield* PubSub.sliding<PoolEvent>(1024)
-    const emit = (event: PoolEvent) => PubSub.publish(events, event)
+    const metrics = Metrics.forPool(options.name ?? options.command)
+    const emit = (event: PoolEvent) =>
+      Effect.suspend(() => {
+        metrics.states(slots.map((slot) => slot.state))
+        return PubSub.publish(events, event)
+      })
+    const countRestart = (slot: Slot) => {
+      slot.restarts++
+      metrics.restart()
+    }
+    /** Records a turn's outcome and latency in the pool's metrics. */
+    const measured = <A, E extends { readonly _tag: string }, R>(turn: Effect.Effect<A, E, R>) =>
+      Effect.suspend(() => {
+        const started = performance.now()
+        return Effect.onExit(turn, (exit) =>
+          Effect.sync(() =>
+            metrics.turn(
+              Exit.isSuccess(exit)
+                ? "ok"
+                : exit.cause._tag === "Fail"
+                ? exit.cause.error._tag
+                : Cause.isInterruptedOnly(exit.cause)
+                ? "interrupted"
+                : "defect",
+              performance.now() - started
+            )
+          ))
+      })
     // One supervisor fiber per instance that is waiting to be restarted.
     const supervisors = yield* FiberMap.make<number>()
 
@@ -188,7 +218,7 @@ export const make = (
           slot.recentRestarts.push(yield* Clock.currentTimeMillis)
           const next = yield* Effect.gen(function*() {
             if (closed) return undefined
-            slot.restarts++
+            countRestart(slot)
             return yield* spawnInto(slot).pipe(Effect.option)
           }).pipe(slot.lifecycle.withPermits(1))
           if (next === undefined) return
@@ -249,7 +279,7 @@ export const make = (
     // Grows and shrinks with `resize`; ids stay dense: 0 .. slots.length - 1.
     const slots: Array<Slot> = yield* Effect.forEach(Array.from({ length: options.instances }, (_, id) => id), makeSlot)
 
-    const router = makeRouter(slots, options.maxQueue)
+    const router = makeRouter(slots, options.maxQueue, metrics.queue)
 
     const slotOf = (id: number): Effect.Effect<Slot, UnknownInstance | PoolClosed> =>
       Effect.suspend((): Effect.Effect<Slot, UnknownInstance | PoolClosed> => {
@@ -466,7 +496,7 @@ export const make = (
         yield* Effect.gen(function*() {
           if (closed || slot.current !== inc) return
           yield* stopSlot(slot, "stopped")
-          slot.restarts++
+          countRestart(slot)
           const next = yield* spawnInto(slot)
           yield* Effect.ignore(Deferred.await(next.ready))
         }).pipe(slot.lifecycle.withPermits(1), Effect.ignore)
@@ -523,7 +553,8 @@ export const make = (
           Effect.zipRight(turnOn(slot, input, inactivityOf(turn))),
           Effect.ensuring(release(slot)),
           deadline(slot, turn?.timeout),
-          Effect.withSpan("toolpool.turn", { attributes: { instance: id }, captureStackTrace: false })
+          Effect.withSpan("toolpool.turn", { attributes: { instance: id }, captureStackTrace: false }),
+          measured
         ))
 
     const call = (
@@ -543,7 +574,8 @@ export const make = (
           return result
         }).pipe(
           deadline(slot, turn?.timeout),
-          Effect.withSpan("toolpool.call", { attributes: { instance: id, method }, captureStackTrace: false })
+          Effect.withSpan("toolpool.call", { attributes: { instance: id, method }, captureStackTrace: false }),
+          measured
         ))
 
     const submitOnce = (input: string, submit: SubmitOptions | undefined): Effect.Effect<Submitted, SubmitError> =>
@@ -562,7 +594,7 @@ export const make = (
               Effect.withSpan("toolpool.turn", { attributes: { instance: slot.id }, captureStackTrace: false })
             )
         )
-      })
+      }).pipe(measured)
 
     const submit = (input: string, submit?: SubmitOptions): Effect.Effect<Submitted, SubmitError> =>
       submit?.retry === undefined
@@ -605,7 +637,7 @@ export const make = (
             // a restart by hand replaces any automatic one under way
             yield* FiberMap.remove(supervisors, slot.id)
             yield* stopSlot(slot, "stopped")
-            slot.restarts++
+            countRestart(slot)
             return yield* spawnInto(slot)
           }).pipe(slot.lifecycle.withPermits(1))
           yield* Deferred.await(inc.ready)
@@ -687,7 +719,7 @@ export const make = (
           yield* Effect.gen(function*() {
             if (closed || slot.current !== inc) return
             yield* stopSlot(slot, "stopped")
-            slot.restarts++
+            countRestart(slot)
             yield* spawnInto(slot).pipe(Effect.flatMap((next) => Deferred.await(next.ready)))
           }).pipe(slot.lifecycle.withPermits(1), Effect.ignore)
         })

@@ -39,7 +39,11 @@ export interface Router<S extends Routable> {
 }
 
 /** @internal */
-export const makeRouter = <S extends Routable>(slots: ReadonlyArray<S>, maxQueue: number): Router<S> => {
+export const makeRouter = <S extends Routable>(
+  slots: ReadonlyArray<S>,
+  maxQueue: number,
+  onQueue: (depth: number) => void = () => {}
+): Router<S> => {
   const waiters: Array<Waiter<S>> = []
   const affinity = new Map<string, S>()
   // Where the search for an idle instance starts, so that load spreads over all of them.
@@ -81,6 +85,7 @@ export const makeRouter = <S extends Routable>(slots: ReadonlyArray<S>, maxQueue
     if (!anyHope()) {
       const failure = noneRunning()
       for (const waiter of waiters.splice(0)) Deferred.unsafeDone(waiter.deferred, Effect.fail(failure))
+      onQueue(0)
       return
     }
     // Strict FIFO, except that a waiter whose keyed instance is busy does not hold up the others.
@@ -94,6 +99,7 @@ export const makeRouter = <S extends Routable>(slots: ReadonlyArray<S>, maxQueue
         continue
       }
       waiters.splice(i, 1)
+      onQueue(waiters.length)
       waiter.handed = reserve(slot)
       Deferred.unsafeDone(waiter.deferred, Effect.succeed(slot))
     }
@@ -115,6 +121,7 @@ export const makeRouter = <S extends Routable>(slots: ReadonlyArray<S>, maxQueue
         handed: undefined
       }
       waiters.push(waiter)
+      onQueue(waiters.length)
       return Deferred.await(waiter.deferred).pipe(
         Effect.timeoutFail({
           duration: timeout,
@@ -126,6 +133,7 @@ export const makeRouter = <S extends Routable>(slots: ReadonlyArray<S>, maxQueue
             const at = waiters.indexOf(waiter)
             if (at !== -1) {
               waiters.splice(at, 1)
+              onQueue(waiters.length)
               return
             }
             // handed an instance just as it gave up: give the instance back
