@@ -50,7 +50,13 @@ describe("capacity", () => {
       )
       expect(status[0]?.state).toBe("ready")
       expect(yield* pool.request(0, "/echo after")).toBe("after")
-      expect(running(first)).toBe(false)
+      // the old process is stopped once the new one has taken over
+      const gone = yield* Effect.sync(() => running(first)).pipe(
+        Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (alive) => !alive }),
+        Effect.timeout("5 seconds"),
+        Effect.as(true)
+      )
+      expect(gone).toBe(true)
       expect(status[0]?.requests).toBe(3)
     }).pipe(provide))
 
