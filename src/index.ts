@@ -41,4 +41,9 @@ export * as ToolPoolError from "./ToolPoolError.js"
 /**
  * @since 0.1.0
  */
+export * as ToolPoolTest from "./ToolPoolTest.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as ToolPoolMetrics from "./ToolPoolMetrics.js"
