@@ -137,6 +137,8 @@ export interface McpOptions extends Overrides {
   /** The MCP revision asked for in `initialize` (`"2025-06-18"` by default); the server answers with its own. */
   readonly protocolVersion?: string
   readonly clientInfo?: { readonly name: string; readonly version: string }
+  /** The client capabilities of `initialize` (`sampling`, `elicitation`, `roots`); none by default. */
+  readonly capabilities?: unknown
   /** Answers the server's requests (sampling, elicitation, roots); by default only `ping` is answered. */
   readonly onRequest?: RequestHandler
 }

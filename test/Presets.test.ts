@@ -70,12 +70,22 @@ describe("Presets", () => {
     it("preset-only options do not leak into the pool options", () => {
       const keys = [
         Presets.sqlite3({ database: "x.db" }),
-        Presets.mcp({ command: "s", protocolVersion: "2025-03-26" }),
+        Presets.mcp({ command: "s", protocolVersion: "2025-03-26", capabilities: { roots: {} } }),
         Presets.lsp({ command: "s", root: "/tmp", initializationOptions: {} }),
         Presets.codexAppServer({ clientInfo: { name: "me", version: "1" } }),
         Presets.acp({ clientCapabilities: {} })
       ].flatMap((options) => Object.keys(options))
-      for (const key of ["database", "protocolVersion", "root", "initializationOptions", "clientInfo"]) {
+      for (
+        const key of [
+          "database",
+          "protocolVersion",
+          "capabilities",
+          "clientCapabilities",
+          "root",
+          "initializationOptions",
+          "clientInfo"
+        ]
+      ) {
         expect(keys).not.toContain(key)
       }
     })

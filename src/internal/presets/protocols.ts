@@ -21,15 +21,20 @@ const mcpRequests: RequestHandler = ({ method }) => {
 
 /** @internal */
 export const mcp = (options: McpOptions): Input => {
-  const { clientInfo: info = clientInfo, onRequest = mcpRequests, protocolVersion = mcpProtocolVersion, ...rest } =
-    options
+  const {
+    capabilities = {},
+    clientInfo: info = clientInfo,
+    onRequest = mcpRequests,
+    protocolVersion = mcpProtocolVersion,
+    ...rest
+  } = options
   return merge({
     command: options.command,
     framing: Framing.jsonRpc({
       over: "ndjson",
       handshake: {
         method: "initialize",
-        params: { protocolVersion, capabilities: {}, clientInfo: info },
+        params: { protocolVersion, capabilities, clientInfo: info },
         notification: "notifications/initialized"
       },
       onRequest

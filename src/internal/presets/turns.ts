@@ -77,10 +77,8 @@ export const codexTurn = (
     const turnId = field(started, "turn", "id")
     if (typeof turnId !== "string") return yield* Effect.fail(malformed(instance, "turn/start", started))
     const seen: Array<Notification> = []
-    const ofThisThread = (n: Notification) => {
-      const thread = field(n.params, "threadId")
-      return thread === undefined || thread === threadId
-    }
+    // turn and item notifications name their thread; others (rate limits, thread/started) are not the turn's
+    const ofThisThread = (n: Notification) => field(n.params, "threadId") === threadId
     const collect = Effect.gen(function*() {
       while (true) {
         const notification = yield* Queue.take(queue)
