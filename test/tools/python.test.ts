@@ -66,4 +66,12 @@ describe("Presets.python, on python3", () => {
       expect(yield* pool.request(0, "print('no newline', end='')")).toBe("no newline")
       expect(yield* pool.request(0, "'héllo wörld ✓ ' * 2")).toBe("'héllo wörld ✓ héllo wörld ✓ '")
     }).pipe(provide))
+
+  it.scopedLive("an answer over maxResponseBytes fails with ResponseTooLarge, and the next turn is in step", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(python({ maxResponseBytes: 1000 }))
+      const error = yield* Effect.flip(pool.request(0, "print('x' * 5000)"))
+      expect(error._tag).toBe("ResponseTooLarge")
+      expect(yield* pool.request(0, "6 * 7")).toBe("42")
+    }).pipe(provide))
 })
