@@ -220,7 +220,9 @@ export const aider: (overrides?: Overrides) => Input = agents.aider
  * import { Presets, ToolPool } from "toolpool"
  *
  * const program = Effect.gen(function*() {
- *   const pool = yield* ToolPool.make(Presets.claudeCode({ instances: 2, args: [...Presets.claudeCodeArgs, "--model", "sonnet"] }))
+ *   const pool = yield* ToolPool.make(
+ *     Presets.claudeCode({ instances: 2, args: [...Presets.claudeCodeArgs, "--model", "sonnet"] })
+ *   )
  *   const output = yield* pool.request(0, Presets.claudeCodeMessage("What does src/index.ts export?"))
  *   return Presets.claudeCodeResult(output)?.result
  * })

@@ -214,7 +214,7 @@ describe("Presets", () => {
         yield* replayedToTheEnd(pool)
       }).pipe(provide))
 
-    it.scopedLive("ACP: a prompt's updates come with its answer; permission is rejected; a late prompt is cancelled", () =>
+    it.scopedLive("ACP: updates come with the prompt's answer; permission is rejected; a late prompt is cancelled", () =>
       Effect.gen(function*() {
         const pool = yield* ToolPool.make(Presets.acp(onTranscript("acp-gemini.jsonl")))
         const session = yield* pool.call(0, "session/new", { cwd: "/work/project", mcpServers: [] })
