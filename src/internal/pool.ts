@@ -406,12 +406,15 @@ export const make = (
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
           yield* restore(slot.turn.take(1))
-          let inc: Incarnation | undefined
-          let sent = false
-          let answered = false
+          // What the turn got to: read after it ended, however it ended.
+          const progress: { inc: Incarnation | undefined; sent: boolean; answered: boolean } = {
+            inc: undefined,
+            sent: false,
+            answered: false
+          }
           const result = yield* Effect.exit(restore(Effect.gen(function*() {
-            inc = yield* serving(slot).pipe(Effect.mapError(notRunning(slot)))
-            const current = inc
+            const current = yield* serving(slot).pipe(Effect.mapError(notRunning(slot)))
+            progress.inc = current
             // Output that came between turns is in the transcript; it is not this turn's answer.
             yield* Instance.discardUnread(current)
             // Answers still owed to callers who gave up must not reach this one.
@@ -424,26 +427,24 @@ export const make = (
               // A JSON-RPC turn: the input is {"method": ..., "params": ...}, the answer the result.
               const { method, params } = yield* parseCall(slot, input)
               const value = yield* Instance.call(slot.host, current, method, params)
-              answered = true
+              progress.answered = true
               slot.requests++
               slot.servedByCurrent++
               return JSON.stringify(value) ?? "null"
             }
             yield* Instance.write(current, current.codec.encode(input))
-            sent = true
+            progress.sent = true
             const frame = yield* (inactivity === undefined
               ? Instance.takeFrame(current)
               : Effect.raceFirst(Instance.takeFrame(current), silence(slot, current, inactivity)))
-            answered = true
+            progress.answered = true
             slot.requests++
             slot.servedByCurrent++
             return yield* toResult(slot, current, frame)
           })))
           if (slot.state === "busy") slot.state = "ready"
-          const abandoned: Incarnation | undefined = sent && !answered && inc !== undefined &&
-              (inc as Incarnation).broken === undefined
-            ? inc
-            : undefined
+          const { answered, inc, sent } = progress
+          const abandoned = sent && !answered && inc !== undefined && inc.broken === undefined ? inc : undefined
           if (abandoned === undefined) {
             yield* slot.turn.release(1)
           } else {
