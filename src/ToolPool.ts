@@ -9,6 +9,7 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Queue from "effect/Queue"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
@@ -178,6 +179,11 @@ export interface ToolPool {
    * A subscriber that falls more than 1024 behind loses the oldest.
    */
   readonly notifications: Stream.Stream<Notification>
+  /**
+   * A subscription to the notifications that starts now, for the life of the scope: subscribe,
+   * then call, and no notification sent in answer can be missed.
+   */
+  readonly subscribeNotifications: Effect.Effect<Queue.Dequeue<Notification>, never, Scope.Scope>
   /** Lifecycle events of every instance (spawned, ready, exited, restarting, gave up, stopped). */
   readonly events: Stream.Stream<PoolEvent>
   /**

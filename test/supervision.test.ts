@@ -201,3 +201,25 @@ describe("inactivity", () => {
       expect(flood.length).toBe(1024 * 1024)
     }).pipe(provide))
 })
+
+describe("continuation prompts", () => {
+  it.scopedLive("IncompleteInput heals with the configured interrupt input, not a signal", () =>
+    Effect.gen(function*() {
+      // SIGINT would kill this tool (--lines has no prompt; use a prompt tool that dies on SIGINT):
+      // the mock tool in prompt mode with "/prompt ... " as a continuation marker is enough
+      const pool = yield* ToolPool.make(
+        mockTool({
+          framing: Framing.prompt(/> $/, { continuation: /\.\.\. $/ }),
+          interrupt: { input: "/prompt > " },
+          restart: RestartPolicy.never
+        })
+      )
+      const pid = (yield* pool.status)[0]?.pid
+      // switch the tool to a continuation-looking prompt: the turn ends at "... "
+      const error = yield* Effect.flip(pool.request(0, "/prompt ... "))
+      expect(error._tag).toBe("IncompleteInput")
+      // healed by the interrupt input (which restores "> "), same process
+      expect(yield* pool.request(0, "/echo next")).toBe("next")
+      expect((yield* pool.status)[0]?.pid).toBe(pid)
+    }).pipe(provide))
+})

@@ -342,13 +342,9 @@ export const make = (
         case "Response":
           return Effect.succeed(frame.text)
         case "Continuation":
-          // The tool waits for the rest of an open block: interrupt it, and let the next turn
-          // wait for the prompt that follows rather than take it for its answer.
-          inc.owed++
-          return Effect.zipRight(
-            signalProcess(inc.pid, "SIGINT"),
-            Effect.fail(new IncompleteInput({ instance: slot.id, output: frame.text }))
-          )
+          // The tool waits for the rest of an open block; the turn ends unanswered, so it is
+          // healed like any abandoned turn (interrupt, re-sync or restart).
+          return Effect.fail(new IncompleteInput({ instance: slot.id, output: frame.text }))
         default:
           return Effect.fail(
             new ResponseTooLarge({ instance: slot.id, pid: inc.pid, limit: options.maxResponseBytes })
@@ -437,7 +433,8 @@ export const make = (
             const frame = yield* (inactivity === undefined
               ? Instance.takeFrame(current)
               : Effect.raceFirst(Instance.takeFrame(current), silence(slot, current, inactivity)))
-            progress.answered = true
+            // a continuation prompt is no answer: the tool still waits on this turn's input
+            progress.answered = frame._tag !== "Continuation"
             slot.requests++
             slot.servedByCurrent++
             return yield* toResult(slot, current, frame)
@@ -797,6 +794,7 @@ export const make = (
       submit,
       call,
       notifications: Stream.fromPubSub(notifications),
+      subscribeNotifications: PubSub.subscribe(notifications),
       events: Stream.fromPubSub(events),
       status,
       health: Effect.map(status, countHealth),

@@ -3,15 +3,18 @@
  * router), the same states, counters, events and errors, with answers from a function or a
  * script instead of a tool.
  *
+ * It updates the same metrics as the real pool, tagged with its `name` (else `"toolpool-test"`).
+ *
  * An instance here is an incarnation counter and two queues: what `send` wrote, and the answers
  * not yet `read`. A turn runs the user's `respond`; an `InstanceExited` from it ends the
  * incarnation as a crash would, and the restart policy takes over as in the real pool.
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
@@ -39,6 +42,7 @@ import type {
 import type { InstanceExited, PoolBusy } from "../ToolPoolError.js"
 import { ConfigError, InstanceNotRunning, PoolClosed, TurnTimeout, UnknownInstance } from "../ToolPoolError.js"
 import type { Options, Reply, Turn } from "../ToolPoolTest.js"
+import * as Metrics from "./metrics.js"
 import { makeRouter } from "./router.js"
 
 /** Fake pids start above any real one (Linux's largest is 2^22), so that a signal reaches nobody. */
@@ -98,13 +102,41 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
     const sizing = yield* Effect.makeSemaphore(1)
     const shutdownDone = yield* Deferred.make<void>()
     let closed = false
+    const now = Clock.currentTimeMillis
+    const at = Effect.map(now, (millis) => new Date(millis))
 
     const notifications = yield* PubSub.sliding<Notification>(1024)
     const events = yield* PubSub.sliding<PoolEvent>(1024)
-    const emit = (event: PoolEvent) => PubSub.publish(events, event)
+    const metrics = Metrics.forPool(options.name ?? options.command)
+    const emit = (event: PoolEvent) =>
+      Effect.suspend(() => {
+        metrics.states(slots.map((slot) => slot.state))
+        return PubSub.publish(events, event)
+      })
+    const countRestart = (slot: Slot) => {
+      slot.restarts++
+      metrics.restart()
+    }
+    const measured = <A, E extends { readonly _tag: string }, R>(turn: Effect.Effect<A, E, R>) =>
+      Effect.flatMap(
+        now,
+        (started) =>
+          Effect.onExit(turn, (exit) =>
+            Effect.flatMap(now, (ended) =>
+              Effect.sync(() =>
+                metrics.turn(
+                  Exit.isSuccess(exit)
+                    ? "ok"
+                    : exit.cause._tag === "Fail"
+                    ? exit.cause.error._tag
+                    : Cause.isInterruptedOnly(exit.cause)
+                    ? "interrupted"
+                    : "defect",
+                  ended - started
+                )
+              )))
+      )
     const supervisors = yield* FiberMap.make<number>()
-    const now = Clock.currentTimeMillis
-    const at = Effect.map(now, (millis) => new Date(millis))
 
     const fromScript = script === undefined ? undefined : scripted(script)
     const answer = (slot: Slot, inc: Incarnation, text: string): Effect.Effect<string, TurnError> =>
@@ -237,7 +269,7 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
         slot.recentRestarts.push(yield* now)
         yield* Effect.gen(function*() {
           if (closed || slot.state !== "backing-off") return
-          slot.restarts++
+          countRestart(slot)
           yield* spawn(slot)
         }).pipe(slot.lifecycle.withPermits(1))
       })
@@ -268,7 +300,7 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
         recentRestarts: []
       }))
     const slots: Array<Slot> = yield* Effect.forEach(Array.from({ length: options.instances }, (_, id) => id), makeSlot)
-    const router = makeRouter(slots, options.maxQueue)
+    const router = makeRouter(slots, options.maxQueue, metrics.queue)
 
     const slotOf = (id: number): Effect.Effect<Slot, UnknownInstance | PoolClosed> =>
       Effect.suspend((): Effect.Effect<Slot, UnknownInstance | PoolClosed> => {
@@ -344,7 +376,8 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
           Effect.zipRight(turnOn(slot, text)),
           Effect.ensuring(release(slot)),
           deadline(slot, turn?.timeout),
-          Effect.withSpan("toolpool.turn", { attributes: { instance: id }, captureStackTrace: false })
+          Effect.withSpan("toolpool.turn", { attributes: { instance: id }, captureStackTrace: false }),
+          measured
         ))
 
     const call = (
@@ -369,7 +402,8 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
           return result
         }).pipe(
           deadline(slot, turn?.timeout),
-          Effect.withSpan("toolpool.call", { attributes: { instance: id, method }, captureStackTrace: false })
+          Effect.withSpan("toolpool.call", { attributes: { instance: id, method }, captureStackTrace: false }),
+          measured
         ))
 
     const acquire = (key: string | undefined, timeout: Duration.DurationInput | undefined) =>
@@ -386,7 +420,7 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
           Effect.ensuring(release(slot)),
           deadline(slot, submit?.timeout),
           Effect.withSpan("toolpool.turn", { attributes: { instance: slot.id }, captureStackTrace: false })
-        ))
+        )).pipe(measured)
 
     const submit = (text: string, submit?: SubmitOptions): Effect.Effect<Submitted, SubmitError> =>
       submit?.retry === undefined
@@ -441,7 +475,7 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
           if (closed) return yield* Effect.fail(new PoolClosed())
           yield* FiberMap.remove(supervisors, slot.id)
           yield* stop(slot, "stopped")
-          slot.restarts++
+          countRestart(slot)
           yield* spawn(slot)
         }).pipe(slot.lifecycle.withPermits(1)))
 
@@ -517,6 +551,7 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
       submit,
       call,
       notifications: Stream.fromPubSub(notifications),
+      subscribeNotifications: PubSub.subscribe(notifications),
       events: Stream.fromPubSub(events),
       withInstance,
       resize,
