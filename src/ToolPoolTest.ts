@@ -7,8 +7,8 @@
  * states (`ready`, `busy`, `exited`, `backing-off`, `failed`, `stopped`), request and restart
  * counts, `send`/`read`, exclusive `request` turns, `submit` with the real router (FIFO wait
  * queue, `maxQueue`, acquire timeout and `PoolBusy`, key affinity, retry), `withInstance`,
- * `resize`, `restart`, `shutdown`, lifecycle `events`, deadlines (`TurnTimeout`), and options
- * checked by the same schema (`ConfigError`). An answer that fails with `InstanceExited` ends
+ * `resize`, `restart`, `shutdown`, lifecycle `events`, `ToolPoolMetrics`, deadlines
+ * (`TurnTimeout`), and options checked by the same schema (`ConfigError`). An answer that fails with `InstanceExited` ends
  * the instance as a crash would, and the restart policy restarts it (or gives up) on its
  * schedule. Time is the Effect `Clock`, so `TestClock` drives timeouts and restart delays.
  *

@@ -1,10 +1,10 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Chunk, Context, Effect, Exit, Fiber, Schedule, Stream, TestClock } from "effect"
+import { Chunk, Context, Duration, Effect, Exit, Fiber, Metric, Schedule, Stream, TestClock } from "effect"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import type { PoolEvent } from "../src/index.js"
-import { Framing, RestartPolicy, ToolPool, ToolPoolError, ToolPoolTest } from "../src/index.js"
+import { Framing, RestartPolicy, ToolPool, ToolPoolError, ToolPoolMetrics, ToolPoolTest } from "../src/index.js"
 
 // --- docs/testing.md quotes this block: keep them in step (a test below checks) ---
 // The code under test: it needs a ToolPool, and knows nothing of processes.
@@ -376,6 +376,34 @@ describe("ToolPoolTest", () => {
         { instance: 0, method: "progress", params: { method: "tools/list" } }
       ])
       expect((yield* pool.status)[0]?.requests).toBe(1)
+    }))
+})
+
+describe("ToolPoolTest metrics", () => {
+  it.scoped("turns and restarts are counted in ToolPoolMetrics under the pool's name", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPoolTest.make({
+        name: "metrics-test",
+        script: {
+          ok: "fine",
+          late: new ToolPoolError.TurnTimeout({
+            instance: 0,
+            pid: null,
+            timeout: Duration.seconds(1),
+            kind: "deadline"
+          })
+        }
+      })
+      yield* pool.request(0, "ok")
+      yield* pool.submit("ok")
+      yield* Effect.flip(pool.request(0, "late"))
+      yield* pool.restart(0)
+      const count = (metric: Metric.Metric.Counter<number>) =>
+        Metric.value(metric).pipe(Effect.map((state) => state.count))
+      const tagged = ToolPoolMetrics.requests.pipe(Metric.tagged("pool", "metrics-test"))
+      expect(yield* count(tagged.pipe(Metric.tagged("outcome", "ok")))).toBe(2)
+      expect(yield* count(tagged.pipe(Metric.tagged("outcome", "TurnTimeout")))).toBe(1)
+      expect(yield* count(ToolPoolMetrics.restarts.pipe(Metric.tagged("pool", "metrics-test")))).toBe(1)
     }))
 })
 
