@@ -106,7 +106,8 @@ describe.concurrent("toolpool run", () => {
 
   it("on SIGINT takes no more prompts, lets those in flight finish, stops the pool, prints the summary, exits 130", async () => {
     const marker = `TOOLPOOL_CLI_TEST=${randomUUID()}`
-    const run = await runCli(["run", "-n", "2", "--env", marker, ...mockTool], {
+    // debug logs (on stderr) tell what happened to each instance, should one be left
+    const run = await runCli(["--log-level", "debug", "run", "-n", "2", "--env", marker, ...mockTool], {
       stdin: "/sleep 400\n".repeat(40),
       keepStdinOpen: true,
       signal: { name: "SIGINT", when: ({ stdout }) => stdout.split("\n").length > 3 }
@@ -125,7 +126,8 @@ describe.concurrent("toolpool run", () => {
 
   it("prints a progress line every 2 s when stderr is not a terminal, and exits 143 on SIGTERM", async () => {
     const marker = `TOOLPOOL_CLI_TEST=${randomUUID()}`
-    const run = await runCli(["run", "-n", "2", "--env", marker, ...mockTool], {
+    // debug logs (on stderr) tell what happened to each instance, should one be left
+    const run = await runCli(["--log-level", "debug", "run", "-n", "2", "--env", marker, ...mockTool], {
       stdin: "/sleep 300\n".repeat(100),
       keepStdinOpen: true,
       signal: { name: "SIGTERM", when: ({ stderr }) => / done, /.test(stderr) }

@@ -85,6 +85,7 @@ const runBatch = (
       Number(startNanos / 1_000_000n)
     ))
     // From the stop signal on, the pool takes no new turns and ends those in flight by `drain`.
+    // At the end of the input, the same fiber shuts it down.
     const stopping = yield* Effect.forkScoped(Effect.zipRight(Deferred.await(stop), pool.shutdown))
 
     const submitOptions: ToolPool.SubmitOptions = {
@@ -150,8 +151,10 @@ const runBatch = (
 
     const elapsed = yield* elapsedSince(startNanos)
     const restarts = yield* Effect.map(pool.status, (all) => all.reduce((sum, s) => sum + s.restarts, 0))
-    yield* Fiber.interrupt(stopping)
-    yield* pool.shutdown
+    // Shut down by the fiber that may have started already, and never interrupt it: an interrupted
+    // shutdown would leave instances running.
+    yield* Deferred.succeed(stop, undefined)
+    yield* Fiber.join(stopping)
     yield* Fiber.interrupt(progress)
     yield* output.stderr(summary(tally, elapsed, restarts, stopped))
     yield* processed

@@ -9,6 +9,8 @@ import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import type { SpawnError } from "../../ToolPoolError.js"
 import type { Batch, Outcome } from "./batch.js"
 import { execute } from "./batch.js"
@@ -79,8 +81,9 @@ export const run = Command.make("run", runConfig, runHandler).pipe(
 /** @internal */
 export const demoCommand = Command.make("demo", {}, () => demoHandler).pipe(
   Command.withDescription(
-    "run over the bundled mock tool (an aider look-alike) with a dozen prompts of its own, one of which " +
-      "crashes its instance on purpose. Exit code 0 when everything went as expected."
+    "The run command over the bundled mock tool (an aider look-alike), with a dozen prompts of its own, one " +
+      "of which crashes its instance on purpose. Needs nothing installed. Exit code 0 when everything went as " +
+      "expected, that crash included."
   )
 )
 
@@ -92,6 +95,13 @@ export const toolpool = Command.make("toolpool").pipe(
 
 /** @internal */
 export const version = "0.1.0"
+
+/** Logs (`--log-level debug`) go to stderr: stdout is for results only. */
+const stderrLogger = Logger.prettyLogger({ stderr: true })
+const logToStderr = Layer.mergeAll(
+  Logger.replace(Logger.defaultLogger, stderrLogger),
+  Logger.replace(Logger.prettyLoggerDefault, stderrLogger)
+)
 
 /** @internal */
 export const main = (
@@ -113,5 +123,6 @@ export const main = (
         default:
           return Effect.as(output.stderr(`toolpool: ${error.message}\n`), ExitCode.failed)
       }
-    })
+    }),
+    Effect.provide(logToStderr)
   )

@@ -35,6 +35,7 @@ export type InputFormat = "auto" | "text" | "jsonl"
 export const runConfig = {
   input: Options.file("input", { exists: "yes" }).pipe(
     Options.withAlias("i"),
+    Options.withPseudoName("FILE"),
     Options.withDescription("Read prompts from FILE instead of stdin."),
     Options.optional
   ),
@@ -42,13 +43,14 @@ export const runConfig = {
     Options.withDefault("auto"),
     Options.withDescription(
       "text: each line is a prompt; jsonl: each line is {\"id\": ..., \"input\": \"...\"}; " +
-        "auto: a line that is such a JSON object is JSONL, any other line is text."
+        "auto (the default): a line that is such a JSON object is JSONL, any other line is text."
     )
   ),
   instances: Options.integer("instances").pipe(
     Options.withAlias("n"),
+    Options.withPseudoName("N"),
     Options.withDefault(4),
-    Options.withDescription("How many instances of the tool to run (1 to 1024).")
+    Options.withDescription("How many instances of the tool to run, 1 to 1024 (default 4).")
   ),
   framing: Options.choice("framing", framings).pipe(
     Options.withDescription(
@@ -75,7 +77,7 @@ export const runConfig = {
     Options.withDescription("quiet framing: a response ends after this long without output."),
     Options.optional
   ),
-  endsTurn: Options.keyValueMap("ends-turn").pipe(
+  endsTurn: Options.keyValueMap(Options.text("ends-turn").pipe(Options.withPseudoName("FIELD=VALUE"))).pipe(
     Options.withDescription("ndjson framing: field values of the message that ends a turn, e.g. type=result."),
     Options.optional
   ),
@@ -85,14 +87,19 @@ export const runConfig = {
     Options.optional
   ),
   retries: Options.integer("retries").pipe(
+    Options.withPseudoName("N"),
     Options.withDefault(0),
-    Options.withDescription("Retry a prompt this many times, on another instance, when its instance died under it.")
+    Options.withDescription(
+      "Send a prompt again, up to N times, when its instance died under it (default 0). A prompt that " +
+        "itself kills the tool kills N more instances."
+    )
   ),
   cwd: Options.directory("cwd", { exists: "yes" }).pipe(
+    Options.withPseudoName("DIR"),
     Options.withDescription("Working directory of the tool."),
     Options.optional
   ),
-  env: Options.keyValueMap("env").pipe(
+  env: Options.keyValueMap(Options.text("env").pipe(Options.withPseudoName("K=V"))).pipe(
     Options.withDescription("An environment variable for the tool, K=V; repeat for more."),
     Options.optional
   ),
@@ -193,8 +200,14 @@ export const fromFlags = (
     if (flags.retries < 0) {
       return yield* Either.left(new UsageError({ reason: `--retries must be 0 or more, got ${flags.retries}` }))
     }
-    const framing = yield* framingFrom(flags)
     const [command = "", ...args] = flags.command
+    // @effect/cli hands an option it does not know to the variadic COMMAND: a typo, not a tool.
+    if (command.startsWith("-")) {
+      return yield* Either.left(
+        new UsageError({ reason: `unknown option ${command} (the tool's own options go after its name, or after --)` })
+      )
+    }
+    const framing = yield* framingFrom(flags)
     const timeout = Option.map(flags.timeout, durationInput)
     const pool: Input = {
       command,
