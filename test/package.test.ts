@@ -13,6 +13,7 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { directory, generate } from "../scripts/schema.js"
+import { PoolEvent, ToolPoolError } from "../src/index.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -164,4 +165,26 @@ describe("package", () => {
       rmSync(work, { recursive: true, force: true })
     }
   }, 180_000)
+})
+
+describe("docs", () => {
+  const read = (path: string) => readFileSync(join(root, path), "utf8")
+
+  it("errors.md has a section for every error of ToolPoolError", () => {
+    const tags = Object.values(ToolPoolError).filter((value) => typeof value === "function").map((error) => error.name)
+    expect(tags.length).toBeGreaterThanOrEqual(12)
+    const doc = read("docs/errors.md")
+    expect(tags.filter((tag) => !doc.includes(`## \`${tag}\``))).toEqual([])
+  })
+
+  it("observability.md names every metric, span and event", () => {
+    const doc = read("docs/observability.md")
+    const metrics = [...read("src/internal/metrics.ts").matchAll(/"(toolpool_[a-z_]+)"/g)].map((m) => m[1] ?? "")
+    const spans = [...read("src/internal/pool.ts").matchAll(/withSpan\("([^"]+)"/g)].map((m) => m[1] ?? "")
+    const events = Object.keys(PoolEvent).filter((name) => name !== "PoolEvent")
+    expect(new Set(metrics).size).toBe(5)
+    expect(new Set(spans).size).toBe(4)
+    expect(events).toHaveLength(6)
+    expect([...metrics, ...spans, ...events].filter((name) => !doc.includes(`| \`${name}\` |`))).toEqual([])
+  })
 })
