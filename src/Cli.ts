@@ -64,7 +64,8 @@ export type { RunFlags }
 /**
  * `toolpool run [options] [--] COMMAND [ARGS...]`: prompts from `--input FILE` or stdin, one per
  * line, as text or JSONL (`{"id": ..., "input": "..."}`), fanned out over `--instances`
- * instances of COMMAND; one JSON line per prompt on stdout, in completion order:
+ * instances of COMMAND (or of a known tool, `--preset python|node|bc|sqlite3|aider|claude-code`);
+ * one JSON line per prompt on stdout, in completion order:
  * `{"id","instance","ok":true,"output","ms"}` or `{"id","instance","ok":false,"error":{"_tag","message"},"ms"}`.
  * Progress and a summary go to stderr. Interrupted (SIGINT, SIGTERM under `NodeRuntime.runMain`),
  * it reads no more prompts, lets those in flight finish within the pool's drain time, shuts the

@@ -39,6 +39,11 @@ export interface Batch {
   /** Known in advance (the demo's). */
   readonly total: number | undefined
   readonly retries: number
+  /** Rewrites a prompt into the line the tool wants, and a response into what to report. */
+  readonly transform: {
+    readonly input?: ((prompt: string) => string) | undefined
+    readonly output?: ((response: string) => string) | undefined
+  }
 }
 
 /** How a batch ended. @internal */
@@ -107,7 +112,8 @@ const runBatch = (
       }
       return Effect.gen(function*() {
         const start = yield* Clock.currentTimeNanos
-        const result = yield* Effect.either(pool.submit(line.input, { ...submitOptions, key: line.key }))
+        const input = batch.transform.input?.(line.input) ?? line.input
+        const result = yield* Effect.either(pool.submit(input, { ...submitOptions, key: line.key }))
         const ms = Math.round((yield* elapsedSince(start)) * 10) / 10
         return Either.match(result, {
           onLeft: (error): output.Result => ({
@@ -117,7 +123,13 @@ const runBatch = (
             error: { _tag: error._tag, message: error.message },
             ms
           }),
-          onRight: ({ instance, output }): output.Result => ({ id: line.id, instance, ok: true, output, ms })
+          onRight: ({ instance, output }): output.Result => ({
+            id: line.id,
+            instance,
+            ok: true,
+            output: batch.transform.output?.(output) ?? output,
+            ms
+          })
         })
       })
     }

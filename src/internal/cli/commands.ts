@@ -57,7 +57,8 @@ export const runHandler = (flags: RunFlags): Effect.Effect<void, CliError, CliRe
       prompts: lines(run.input, run.format),
       countFile: run.input,
       total: undefined,
-      retries: run.retries
+      retries: run.retries,
+      transform: run.transform
     })
     if (outcome.tally.failed > 0) return yield* new PromptsFailed({ failed: outcome.tally.failed })
   })

@@ -55,7 +55,8 @@ export const batch: Batch = {
   ),
   countFile: Option.none(),
   total: prompts.length,
-  retries: 0
+  retries: 0,
+  transform: {}
 }
 
 /** The demo went as it should: every prompt answered but the crash, which failed typed. @internal */

@@ -15,6 +15,8 @@ import type * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { Input } from "../../PoolOptions.js"
+import type { CliPreset } from "./presets.js"
+import { presetNames, presets } from "./presets.js"
 
 /** A command line the pool cannot run: reported with the message, exit code 2. @internal */
 export class UsageError extends Data.TaggedError("UsageError")<{ readonly reason: string }> {
@@ -33,6 +35,14 @@ export type InputFormat = "auto" | "text" | "jsonl"
 
 /** The options and arguments of `toolpool run`. @internal */
 export const runConfig = {
+  preset: Options.choice("preset", presetNames).pipe(
+    Options.withPseudoName("NAME"),
+    Options.withDescription(
+      "Options for a known tool: command, arguments, framing, timeouts. COMMAND, when given, replaces the " +
+        "preset's command, and ARGS are added to its arguments; the other flags override the preset's options."
+    ),
+    Options.optional
+  ),
   input: Options.file("input", { exists: "yes" }).pipe(
     Options.withAlias("i"),
     Options.withPseudoName("FILE"),
@@ -104,8 +114,11 @@ export const runConfig = {
     Options.optional
   ),
   command: Args.text({ name: "COMMAND" }).pipe(
-    Args.atLeast(1),
-    Args.withDescription("The tool and its arguments; put them after -- when they have options of their own.")
+    Args.repeated,
+    Args.withDescription(
+      "The tool and its arguments (needed unless --preset is given); put them after -- when they have " +
+        "options of their own."
+    )
   )
 } as const
 
@@ -117,6 +130,8 @@ export interface RunSettings {
   readonly input: Option.Option<string>
   readonly format: InputFormat
   readonly retries: number
+  /** How prompts and responses are rewritten for the tool (a preset's). */
+  readonly transform: Pick<CliPreset, "input" | "output">
 }
 
 const units: Record<string, string> = { ms: "millis", s: "seconds", m: "minutes", h: "hours" }
@@ -147,7 +162,14 @@ const scalar = (text: string): string | number | boolean | null => {
 
 type FramingInput = NonNullable<Input["framing"]>
 
-const framingFrom = (flags: RunFlags): Either.Either<FramingInput, UsageError> => {
+/** The framing the flags ask for; none when they name none (the preset's, or else lines). */
+const framingFrom = (flags: RunFlags): Either.Either<Option.Option<FramingInput>, UsageError> =>
+  Option.isNone(flags.framing) && Option.isNone(flags.prompt) && Option.isNone(flags.sentinel) &&
+    Option.isNone(flags.quiet) && Option.isNone(flags.endsTurn)
+    ? Either.right(Option.none())
+    : Either.map(framingNamed(flags), Option.some)
+
+const framingNamed = (flags: RunFlags): Either.Either<FramingInput, UsageError> => {
   const implied: Array<[FramingName, string]> = []
   if (Option.isSome(flags.prompt)) implied.push(["prompt", "--prompt"])
   if (Option.isSome(flags.sentinel)) implied.push(["sentinel", "--sentinel"])
@@ -188,9 +210,8 @@ const framingFrom = (flags: RunFlags): Either.Either<FramingInput, UsageError> =
 }
 
 /**
- * The pool options and run settings a command line asks for, or why it makes no sense.
- * A `--preset NAME` option will start from the preset's options here, and let the flags given
- * override them.
+ * The pool options and run settings a command line asks for, or why it makes no sense. With
+ * `--preset`, the preset's options are the base and the flags given override them.
  * @internal
  */
 export const fromFlags = (
@@ -200,25 +221,37 @@ export const fromFlags = (
     if (flags.retries < 0) {
       return yield* Either.left(new UsageError({ reason: `--retries must be 0 or more, got ${flags.retries}` }))
     }
-    const [command = "", ...args] = flags.command
+    const [command, ...args] = flags.command
     // @effect/cli hands an option it does not know to the variadic COMMAND: a typo, not a tool.
-    if (command.startsWith("-")) {
+    if (command?.startsWith("-")) {
       return yield* Either.left(
         new UsageError({ reason: `unknown option ${command} (the tool's own options go after its name, or after --)` })
       )
     }
     const framing = yield* framingFrom(flags)
     const timeout = Option.map(flags.timeout, durationInput)
-    const pool: Input = {
-      command,
-      args,
+    const overrides: Partial<Input> = {
       instances: flags.instances,
-      framing,
+      ...(Option.isSome(framing) ? { framing: framing.value } : {}),
       ...(Option.isSome(timeout) ? { turnTimeout: timeout.value } : {}),
       ...(Option.isSome(flags.cwd) ? { cwd: flags.cwd.value } : {}),
       ...(Option.isSome(flags.env) ? { env: Object.fromEntries(flags.env.value) } : {})
     }
-    return { pool, run: { input: flags.input, format: flags.format, retries: flags.retries } }
+    const preset = Option.flatMapNullable(flags.preset, (name) => presets[name])
+    const settings = { input: flags.input, format: flags.format, retries: flags.retries }
+    if (Option.isSome(preset)) {
+      const options = preset.value.options(command === undefined ? overrides : { ...overrides, command })
+      // The preset's arguments stay (some carry the loop that frames its turns); ARGS come after them.
+      const pool: Input = args.length === 0 ? options : { ...options, args: [...(options.args ?? []), ...args] }
+      return { pool, run: { ...settings, transform: preset.value } }
+    }
+    if (command === undefined) {
+      return yield* Either.left(
+        new UsageError({ reason: "missing COMMAND: toolpool run [options] -- COMMAND [ARGS...], or --preset NAME" })
+      )
+    }
+    const pool: Input = { framing: { _tag: "Lines" }, ...overrides, command, args }
+    return { pool, run: { ...settings, transform: {} } }
   })
 
 /** Pool option fields, by the flag that sets them, for messages about bad values. */
