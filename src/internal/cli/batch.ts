@@ -72,7 +72,10 @@ const runBatch = (
       Effect.map(ToolPool.make(batch.pool), Option.some),
       Effect.as(Deferred.await(stop), Option.none<ToolPool.ToolPool>())
     )
-    if (Option.isNone(started)) return { tally, stopped: true, restarts: 0 }
+    if (Option.isNone(started)) {
+      yield* output.stderr("toolpool: stopped while the instances started; no prompt was run\n")
+      return { tally, stopped: true, restarts: 0 }
+    }
     const pool = started.value
     const { instances, startTimeout, turnTimeout } = pool.options
 
