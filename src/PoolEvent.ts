@@ -38,7 +38,8 @@ export const Exited = Schema.TaggedStruct("Exited", {
 })
 
 /**
- * The instance will be started again after `delayMillis`.
+ * The instance is being started again, after waiting `delayMillis` as its restart policy said
+ * (emitted once the wait is over, just before the spawn).
  *
  * @since 0.1.0
  * @category models

@@ -238,15 +238,11 @@ export const ToolPool: Context.Tag<ToolPool, ToolPool> = Context.GenericTag<Tool
  * ```ts
  * import { NodeContext } from "@effect/platform-node"
  * import { Effect } from "effect"
- * import { Framing, ToolPool } from "toolpool"
+ * import { Presets, ToolPool } from "toolpool"
  *
  * const program = Effect.gen(function*() {
- *   const pool = yield* ToolPool.make({
- *     command: "python3",
- *     args: ["-q", "-i"],
- *     instances: 2,
- *     framing: Framing.prompt(/>>> $/)
- *   })
+ *   // python3 behind a small loop that frames each turn (see docs/presets.md)
+ *   const pool = yield* ToolPool.make(Presets.python({ instances: 2 }))
  *   yield* pool.request(0, "x = 21")
  *   const answer = yield* pool.request(0, "x * 2") // "42"
  * })
@@ -277,15 +273,15 @@ export const layer = (
  *
  * @example
  * ```ts
- * import { Context } from "effect"
- * import { ToolPool } from "toolpool"
+ * import { Context, Layer } from "effect"
+ * import { Presets, ToolPool } from "toolpool"
  *
  * class Aiders extends Context.Tag("app/Aiders")<Aiders, ToolPool.ToolPool>() {}
  * class Pythons extends Context.Tag("app/Pythons")<Pythons, ToolPool.ToolPool>() {}
  *
  * const pools = Layer.mergeAll(
- *   ToolPool.layerAs(Aiders, { command: "aider", instances: 3 }),
- *   ToolPool.layerAs(Pythons, { command: "python3", args: ["-q", "-i"] })
+ *   ToolPool.layerAs(Aiders, Presets.aider({ instances: 3 })),
+ *   ToolPool.layerAs(Pythons, Presets.python())
  * )
  * ```
  *

@@ -57,7 +57,8 @@ export const restarts: Metric.Metric.Counter<number> = internal.restarts
 export const queueDepth: Metric.Metric.Gauge<number> = internal.queueDepth
 
 /**
- * Instances by `state`, as of the last lifecycle event or `status` read.
+ * Instances by `state`, as of the last lifecycle event (spawned, ready, exited, restarting,
+ * gave up, stopped); the `ready`/`busy` split within turns is not tracked here (see `health`).
  *
  * @since 0.1.0
  * @category metrics

@@ -772,6 +772,9 @@ export const make = (
           Effect.flatMap((inc) => Deferred.await(inc.ready))
         ),
       { concurrency: "unbounded", discard: true }
+    ).pipe(
+      // a pool that could not start stops what did start now, not when its scope closes
+      Effect.onError(() => shutdown)
     )
 
     if (options.healthCheck !== undefined) {
