@@ -175,3 +175,22 @@ const processesTagged = (tag: string): Array<number> =>
       }
     })
     .map(Number)
+
+describe("shutdown, interrupted", () => {
+  it.live("interrupting the caller of shutdown does not cut the shutdown short", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const pool = yield* ToolPool.make(
+        mockTool({ instances: 2, flags: ["--ignore-sigterm"], grace: "200 millis", killAfter: "300 millis" })
+      ).pipe(Scope.extend(scope))
+      yield* pool.send(0, "/hang")
+      yield* pool.send(1, "/hang")
+      const pids = yield* pidsOf(pool)
+      const caller = yield* Effect.fork(pool.shutdown)
+      yield* Effect.sleep("100 millis")
+      yield* Fiber.interrupt(caller)
+      // the scope's own shutdown waits for the one under way, which finishes
+      yield* Scope.close(scope, Exit.void)
+      expect(pids.some(running)).toBe(false)
+    }).pipe(provide))
+})

@@ -736,31 +736,36 @@ export const make = (
           { discard: true }
         ))
 
-    const shutdown: Effect.Effect<void> = Effect.suspend(() => {
-      if (closed) return Deferred.await(shutdownDone)
-      closed = true
-      return Effect.gen(function*() {
-        // Let turns in flight finish, up to the drain deadline.
-        yield* Instance.within(
-          options.drain,
-          Effect.forEach(slots, (slot) => slot.turn.withPermits(1)(Effect.void), {
-            concurrency: "unbounded",
-            discard: true
-          })
-        )
-        yield* FiberMap.clear(supervisors)
-        yield* Effect.forEach(slots, (slot) => stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1)), {
+    const stopAll: Effect.Effect<void> = Effect.gen(function*() {
+      // Let turns in flight finish, up to the drain deadline.
+      yield* Instance.within(
+        options.drain,
+        Effect.forEach(slots, (slot) => slot.turn.withPermits(1)(Effect.void), {
           concurrency: "unbounded",
           discard: true
         })
-        yield* Effect.logDebug("pool shut down")
-        router.dispatch()
-      }).pipe(
-        Effect.ensuring(Deferred.succeed(shutdownDone, undefined)),
-        Effect.uninterruptible,
-        Effect.withSpan("toolpool.shutdown")
       )
-    })
+      yield* FiberMap.clear(supervisors)
+      yield* Effect.forEach(slots, (slot) => stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1)), {
+        concurrency: "unbounded",
+        discard: true
+      })
+      yield* Effect.logDebug("pool shut down")
+      router.dispatch()
+    }).pipe(
+      Effect.ensuring(Deferred.succeed(shutdownDone, undefined)),
+      Effect.withSpan("toolpool.shutdown")
+    )
+
+    /**
+     * The first call starts the shutdown in a fiber of its own, which no caller can interrupt
+     * halfway; every call waits for it to finish (a waiting caller can be interrupted).
+     */
+    const shutdown: Effect.Effect<void> = Effect.uninterruptible(Effect.suspend(() => {
+      if (closed) return Effect.void
+      closed = true
+      return Effect.asVoid(Effect.forkDaemon(stopAll))
+    })).pipe(Effect.zipRight(Deferred.await(shutdownDone)))
 
     yield* Effect.addFinalizer(() => shutdown)
 
