@@ -3,18 +3,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Schedule } from "effect"
 import { RestartPolicy, ToolPool } from "../src/index.js"
 import { mockTool } from "./utils/mockTool.js"
+import { alive as running } from "./utils/processes.js"
 
 const provide = Effect.provide(NodeContext.layer)
-
-const running = (pid: number | null): boolean => {
-  if (pid === null) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 describe("capacity", () => {
   it.scopedLive("withInstance leases one instance for a multi-turn conversation", () =>

@@ -4,17 +4,9 @@ import { Effect, Exit, Fiber, Scope } from "effect"
 import { readdirSync, readFileSync } from "node:fs"
 import { ToolPool } from "../src/index.js"
 import { mockTool } from "./utils/mockTool.js"
+import { alive } from "./utils/processes.js"
 
 const provide = Effect.provide(NodeContext.layer)
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** Alive and not a zombie (a zombie is dead, waiting for a parent that may never reap it). */
 const running = (pid: number): boolean => {

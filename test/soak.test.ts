@@ -3,15 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Random, Schedule } from "effect"
 import { RestartPolicy, ToolPool } from "../src/index.js"
 import { mockTool } from "./utils/mockTool.js"
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
+import { alive } from "./utils/processes.js"
 
 const knownTags = new Set([
   "InstanceExited",

@@ -3,10 +3,13 @@
  * path, which costs a map lookup rather than an extra effect per turn. Every series is tagged
  * with the pool's name.
  */
+import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
 import type { State } from "../InstanceStatus.js"
+import { State as StateSchema } from "../InstanceStatus.js"
 
 /** Turns (request, submit, call) by outcome: `ok` or the error's tag. @internal */
 export const requests = Metric.counter("toolpool_requests", {
@@ -30,16 +33,17 @@ export const queueDepth = Metric.gauge("toolpool_queue_depth", { description: "s
 /** Instances by state. @internal */
 export const instances = Metric.gauge("toolpool_instances", { description: "instances by state" })
 
-const states: ReadonlyArray<State> = [
-  "starting",
-  "ready",
-  "busy",
-  "stopping",
-  "backing-off",
-  "exited",
-  "failed",
-  "stopped"
-]
+const states: ReadonlyArray<State> = StateSchema.literals
+
+/** How a turn ended, as the `outcome` tag of `toolpool_requests`. @internal */
+export const outcomeOf = <A, E extends { readonly _tag: string }>(exit: Exit.Exit<A, E>): string =>
+  Exit.isSuccess(exit)
+    ? "ok"
+    : exit.cause._tag === "Fail"
+    ? exit.cause.error._tag
+    : Cause.isInterruptedOnly(exit.cause)
+    ? "interrupted"
+    : "defect"
 
 /** The metric updates of one pool, its name bound into every series. @internal */
 export const forPool = (pool: string) => {

@@ -5,12 +5,10 @@
  * `lifecycle` lock; turns on it by its `turn` lock, which hands it out in FIFO order.
  */
 import * as CommandExecutor from "@effect/platform/CommandExecutor"
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
@@ -161,18 +159,7 @@ export const make = (
       Effect.suspend(() => {
         const started = performance.now()
         return Effect.onExit(turn, (exit) =>
-          Effect.sync(() =>
-            metrics.turn(
-              Exit.isSuccess(exit)
-                ? "ok"
-                : exit.cause._tag === "Fail"
-                ? exit.cause.error._tag
-                : Cause.isInterruptedOnly(exit.cause)
-                ? "interrupted"
-                : "defect",
-              performance.now() - started
-            )
-          ))
+          Effect.sync(() => metrics.turn(Metrics.outcomeOf(exit), performance.now() - started)))
       })
     // One supervisor fiber per instance that is waiting to be restarted.
     const supervisors = yield* FiberMap.make<number>()

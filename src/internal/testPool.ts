@@ -9,12 +9,11 @@
  * not yet `read`. A turn runs the user's `respond`; an `InstanceExited` from it ends the
  * incarnation as a crash would, and the restart policy takes over as in the real pool.
  */
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
@@ -123,18 +122,7 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
         (started) =>
           Effect.onExit(turn, (exit) =>
             Effect.flatMap(now, (ended) =>
-              Effect.sync(() =>
-                metrics.turn(
-                  Exit.isSuccess(exit)
-                    ? "ok"
-                    : exit.cause._tag === "Fail"
-                    ? exit.cause.error._tag
-                    : Cause.isInterruptedOnly(exit.cause)
-                    ? "interrupted"
-                    : "defect",
-                  ended - started
-                )
-              )))
+              Effect.sync(() => metrics.turn(Metrics.outcomeOf(exit), ended - started))))
       )
     const supervisors = yield* FiberMap.make<number>()
 
