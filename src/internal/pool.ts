@@ -44,6 +44,8 @@ import {
   TurnTimeout,
   UnknownInstance
 } from "../ToolPoolError.js"
+import type { Deadline } from "./deadline.js"
+import { bound, withDeadline } from "./deadline.js"
 import type { Frame } from "./framing/frame.js"
 import type { Host, Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
@@ -51,6 +53,7 @@ import * as Metrics from "./metrics.js"
 import { ByteRing } from "./ring.js"
 import { makeRouter } from "./router.js"
 import { signalProcess } from "./terminate.js"
+import { TurnLock } from "./turnLock.js"
 
 interface Slot {
   readonly id: number
@@ -63,7 +66,7 @@ interface Slot {
   restarts: number
   lastExit: ExitInfo | null
   lastError: string | null
-  readonly turn: Effect.Semaphore
+  readonly turn: TurnLock
   readonly lifecycle: Effect.Semaphore
   /** Steps the restart policy's schedule across the slot's restarts. */
   readonly driver: Schedule.ScheduleDriver<Duration.Duration, ExitInfo>
@@ -255,7 +258,7 @@ export const make = (
           restarts: 0,
           lastExit: null,
           lastError: null,
-          turn: Effect.unsafeMakeSemaphore(1),
+          turn: new TurnLock(),
           lifecycle: Effect.unsafeMakeSemaphore(1),
           driver,
           attempts: 0,
@@ -316,11 +319,16 @@ export const make = (
       })
 
     /** The slot's live incarnation, once it is ready to serve. */
-    const serving = (slot: Slot): Effect.Effect<Incarnation, InstanceNotRunning | SpawnError> =>
-      Effect.suspend((): Effect.Effect<Incarnation, InstanceNotRunning | SpawnError> => {
+    const serving = (
+      slot: Slot,
+      deadline: Deadline<TurnTimeout> | undefined
+    ): Effect.Effect<Incarnation, InstanceNotRunning | SpawnError | TurnTimeout> =>
+      Effect.suspend((): Effect.Effect<Incarnation, InstanceNotRunning | SpawnError | TurnTimeout> => {
         const inc = slot.current
         if (inc !== undefined && (slot.state === "ready" || slot.state === "busy")) return Effect.succeed(inc)
-        if (inc !== undefined && slot.state === "starting") return Effect.as(Deferred.await(inc.ready), inc)
+        if (inc !== undefined && slot.state === "starting") {
+          return Effect.as(bound(deadline, Deferred.await(inc.ready)), inc)
+        }
         return Effect.fail(new InstanceNotRunning({ instance: slot.id, state: slot.state }))
       })
 
@@ -339,24 +347,30 @@ export const make = (
       }
     }
 
-    const notRunning = (slot: Slot) => (error: SpawnError | InstanceNotRunning) =>
-      error._tag === "InstanceNotRunning" ? error : new InstanceNotRunning({ instance: slot.id, state: slot.state })
+    const notRunning = (slot: Slot) => (error: SpawnError | InstanceNotRunning | TurnTimeout) =>
+      error._tag === "InstanceNotRunning" || error._tag === "TurnTimeout"
+        ? error
+        : new InstanceNotRunning({ instance: slot.id, state: slot.state })
 
     const inactivityOf = (turn: TurnOptions | undefined): Duration.Duration | undefined =>
       turn?.inactivityTimeout !== undefined ? Duration.decode(turn.inactivityTimeout) : options.inactivityTimeout
 
-    const deadline = (slot: Slot, timeout: Duration.DurationInput | undefined) => {
-      const duration = timeout ?? options.turnTimeout
-      return Effect.timeoutFail({
+    /**
+     * Runs a turn's `body` under its deadline (the turn's own timeout, else `turnTimeout`):
+     * `body` passes the deadline to every wait of the turn (see `deadline.ts`).
+     */
+    const withTurnDeadline = <A, E>(
+      slot: Slot,
+      timeout: Duration.DurationInput | undefined,
+      body: (deadline: Deadline<TurnTimeout> | undefined) => Effect.Effect<A, E>
+    ): Effect.Effect<A, E | TurnTimeout> => {
+      const duration = timeout === undefined ? options.turnTimeout : Duration.decode(timeout)
+      return withDeadline(
         duration,
-        onTimeout: () =>
-          new TurnTimeout({
-            instance: slot.id,
-            pid: slot.current?.pid ?? null,
-            timeout: Duration.decode(duration),
-            kind: "deadline"
-          })
-      })
+        () =>
+          new TurnTimeout({ instance: slot.id, pid: slot.current?.pid ?? null, timeout: duration, kind: "deadline" }),
+        body
+      )
     }
 
     const send = (id: number, input: string): Effect.Effect<void, SendError> =>
@@ -370,11 +384,15 @@ export const make = (
 
     const read = (id: number, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
       Effect.flatMap(slotOf(id), (slot) =>
-        Effect.gen(function*() {
-          const inc = yield* serving(slot).pipe(Effect.mapError(notRunning(slot)))
-          const frame = yield* Instance.takeFrame(inc)
-          return yield* toResult(slot, inc, frame)
-        }).pipe(slot.turn.withPermits(1), deadline(slot, turn?.timeout)))
+        withTurnDeadline(slot, turn?.timeout, (deadline) =>
+          slot.turn.withLock(
+            Effect.gen(function*() {
+              const inc = yield* serving(slot, deadline).pipe(Effect.mapError(notRunning(slot)))
+              const frame = yield* Instance.takeFrame(inc, deadline)
+              return yield* toResult(slot, inc, frame)
+            }),
+            deadline
+          )))
 
     /**
      * One turn on the slot: its lock held, the input written, the response taken. A turn that
@@ -384,11 +402,12 @@ export const make = (
     const turnOn = (
       slot: Slot,
       input: string,
-      inactivity: Duration.Duration | undefined
+      inactivity: Duration.Duration | undefined,
+      deadline: Deadline<TurnTimeout> | undefined
     ): Effect.Effect<string, TurnError> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
-          yield* restore(slot.turn.take(1))
+          yield* restore(slot.turn.take(deadline))
           // What the turn got to: read after it ended, however it ended.
           const progress: { inc: Incarnation | undefined; sent: boolean; answered: boolean } = {
             inc: undefined,
@@ -396,30 +415,30 @@ export const make = (
             answered: false
           }
           const result = yield* Effect.exit(restore(Effect.gen(function*() {
-            const current = yield* serving(slot).pipe(Effect.mapError(notRunning(slot)))
+            const current = yield* serving(slot, deadline).pipe(Effect.mapError(notRunning(slot)))
             progress.inc = current
             // Output that came between turns is in the transcript; it is not this turn's answer.
             yield* Instance.discardUnread(current)
             // Answers still owed to callers who gave up must not reach this one.
             while (current.owed > 0) {
-              yield* Instance.takeFrame(current)
+              yield* Instance.takeFrame(current, deadline)
               current.owed--
             }
             slot.state = "busy"
             if (current.codec.rpc !== undefined) {
               // A JSON-RPC turn: the input is {"method": ..., "params": ...}, the answer the result.
               const { method, params } = yield* parseCall(slot, input)
-              const value = yield* Instance.call(slot.host, current, method, params)
+              const value = yield* Instance.call(slot.host, current, method, params, deadline)
               progress.answered = true
               slot.requests++
               slot.servedByCurrent++
               return JSON.stringify(value) ?? "null"
             }
-            yield* Instance.write(current, current.codec.encode(input))
+            yield* Instance.write(current, current.codec.encode(input), deadline)
             progress.sent = true
             const frame = yield* (inactivity === undefined
-              ? Instance.takeFrame(current)
-              : Effect.raceFirst(Instance.takeFrame(current), silence(slot, current, inactivity)))
+              ? Instance.takeFrame(current, deadline)
+              : Effect.raceFirst(Instance.takeFrame(current, deadline), silence(slot, current, inactivity)))
             // a continuation prompt is no answer: the tool still waits on this turn's input
             progress.answered = frame._tag !== "Continuation"
             slot.requests++
@@ -430,12 +449,12 @@ export const make = (
           const { answered, inc, sent } = progress
           const abandoned = sent && !answered && inc !== undefined && inc.broken === undefined ? inc : undefined
           if (abandoned === undefined) {
-            yield* slot.turn.release(1)
+            yield* slot.turn.release
           } else {
             abandoned.owed++
             slot.pending++
             yield* heal(slot, abandoned).pipe(
-              Effect.ensuring(slot.turn.release(1).pipe(Effect.zipRight(release(slot)))),
+              Effect.ensuring(slot.turn.release.pipe(Effect.zipRight(release(slot)))),
               Effect.forkDaemon
             )
           }
@@ -519,7 +538,7 @@ export const make = (
           if (slot.state === "ready" || slot.state === "busy") slot.state = "ready"
           yield* emit({ _tag: "Spawned", instance: slot.id, pid: fresh.value.pid, at: fresh.value.startedAt })
           router.dispatch()
-        }).pipe(slot.turn.withPermits(1), slot.lifecycle.withPermits(1))
+        }).pipe((effect) => slot.turn.withLock(effect), slot.lifecycle.withPermits(1))
         yield* Instance.stop(old, options)
         yield* Effect.logDebug(`instance ${slot.id} recycled`)
       }).pipe(
@@ -532,15 +551,16 @@ export const make = (
 
     const request = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
       Effect.flatMap(slotOf(id), (slot) =>
-        Effect.sync(() => {
-          slot.pending++
-        }).pipe(
-          Effect.zipRight(turnOn(slot, input, inactivityOf(turn))),
-          Effect.ensuring(release(slot)),
-          deadline(slot, turn?.timeout),
-          Effect.withSpan("toolpool.turn", { attributes: { instance: id }, captureStackTrace: false }),
-          measured
-        ))
+        withTurnDeadline(slot, turn?.timeout, (deadline) =>
+          Effect.sync(() => {
+            slot.pending++
+          }).pipe(
+            Effect.zipRight(turnOn(slot, input, inactivityOf(turn), deadline)),
+            Effect.ensuring(release(slot))
+          )).pipe(
+            Effect.withSpan("toolpool.turn", { attributes: { instance: id }, captureStackTrace: false }),
+            measured
+          ))
 
     const call = (
       id: number,
@@ -549,19 +569,19 @@ export const make = (
       turn?: TurnOptions
     ): Effect.Effect<unknown, TurnError> =>
       Effect.flatMap(slotOf(id), (slot) =>
-        Effect.gen(function*() {
-          const inc = yield* serving(slot).pipe(Effect.mapError(notRunning(slot)))
-          if (inc.codec.rpc === undefined) {
-            return yield* Effect.dieMessage("call needs a pool with Framing.jsonRpc; use request for other framings")
-          }
-          const result = yield* Instance.call(slot.host, inc, method, params)
-          slot.requests++
-          return result
-        }).pipe(
-          deadline(slot, turn?.timeout),
-          Effect.withSpan("toolpool.call", { attributes: { instance: id, method }, captureStackTrace: false }),
-          measured
-        ))
+        withTurnDeadline(slot, turn?.timeout, (deadline) =>
+          Effect.gen(function*() {
+            const inc = yield* serving(slot, deadline).pipe(Effect.mapError(notRunning(slot)))
+            if (inc.codec.rpc === undefined) {
+              return yield* Effect.dieMessage("call needs a pool with Framing.jsonRpc; use request for other framings")
+            }
+            const result = yield* Instance.call(slot.host, inc, method, params, deadline)
+            slot.requests++
+            return result
+          })).pipe(
+            Effect.withSpan("toolpool.call", { attributes: { instance: id, method }, captureStackTrace: false }),
+            measured
+          ))
 
     const submitOnce = (input: string, submit: SubmitOptions | undefined): Effect.Effect<Submitted, SubmitError> =>
       Effect.suspend(() => {
@@ -572,10 +592,15 @@ export const make = (
         return Effect.flatMap(
           router.acquire(submit?.key, acquireTimeout),
           (slot) =>
-            turnOn(slot, input, inactivityOf(submit)).pipe(
-              Effect.map((output): Submitted => ({ instance: slot.id, output })),
-              Effect.ensuring(release(slot)),
-              deadline(slot, submit?.timeout),
+            withTurnDeadline(
+              slot,
+              submit?.timeout,
+              (deadline) =>
+                turnOn(slot, input, inactivityOf(submit), deadline).pipe(
+                  Effect.map((output): Submitted => ({ instance: slot.id, output })),
+                  Effect.ensuring(release(slot))
+                )
+            ).pipe(
               Effect.withSpan("toolpool.turn", { attributes: { instance: slot.id }, captureStackTrace: false })
             )
         )
@@ -655,7 +680,7 @@ export const make = (
             leaving,
             (slot) =>
               Effect.gen(function*() {
-                yield* slot.turn.withPermits(1)(Effect.void)
+                yield* slot.turn.withLock(Effect.void)
                 yield* FiberMap.remove(supervisors, slot.id)
                 yield* stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1))
               }),
@@ -727,7 +752,7 @@ export const make = (
       // Let turns in flight finish, up to the drain deadline.
       yield* Instance.within(
         options.drain,
-        Effect.forEach(slots, (slot) => slot.turn.withPermits(1)(Effect.void), {
+        Effect.forEach(slots, (slot) => slot.turn.withLock(Effect.void), {
           concurrency: "unbounded",
           discard: true
         })
