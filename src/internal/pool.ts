@@ -44,6 +44,7 @@ import {
   TurnTimeout,
   UnknownInstance
 } from "../ToolPoolError.js"
+import { nextRestart, resetIfStable } from "./backoff.js"
 import type { Deadline } from "./deadline.js"
 import { bound, withDeadline } from "./deadline.js"
 import type { Frame } from "./framing/frame.js"
@@ -176,36 +177,23 @@ export const make = (
       Effect.gen(function*() {
         const policy = options.restart
         const now = yield* Clock.currentTimeMillis
-        if (now - inc.startedAt.getTime() >= Duration.toMillis(policy.resetAfter)) {
-          yield* slot.driver.reset
-          slot.attempts = 0
-        }
+        yield* resetIfStable(slot, policy, now - inc.startedAt.getTime())
         let failure: ExitInfo = exit
         while (true) {
-          const started = yield* Clock.currentTimeMillis
-          slot.recentRestarts = slot.recentRestarts.filter((t) =>
-            started - t < Duration.toMillis(policy.intensity.window)
-          )
-          if (slot.recentRestarts.length >= policy.intensity.maxRestarts) {
-            return yield* giveUp(
-              slot,
-              `${policy.intensity.maxRestarts} restarts within ${Duration.format(policy.intensity.window)}`
-            )
-          }
-          slot.state = "backing-off"
-          router.dispatch()
-          const delay = yield* Effect.option(slot.driver.next(failure))
-          if (Option.isNone(delay)) return yield* giveUp(slot, "the restart schedule is exhausted")
-          slot.attempts++
+          const beforeWait = Effect.sync(() => {
+            slot.state = "backing-off"
+            router.dispatch()
+          })
+          const decided = yield* nextRestart(slot, policy, failure, Clock.currentTimeMillis, beforeWait)
+          if (decided._tag === "Left") return yield* giveUp(slot, decided.left)
           yield* emit({
             _tag: "Restarting",
             instance: slot.id,
             attempt: slot.attempts,
-            delayMillis: Duration.toMillis(delay.value),
+            delayMillis: Duration.toMillis(decided.right),
             reason: failure.signal ?? `code ${failure.code}`,
             at: new Date()
           })
-          slot.recentRestarts.push(yield* Clock.currentTimeMillis)
           const next = yield* Effect.gen(function*() {
             if (closed) return undefined
             countRestart(slot)

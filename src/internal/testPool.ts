@@ -15,7 +15,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
-import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
@@ -41,6 +40,7 @@ import type {
 import type { InstanceExited, PoolBusy } from "../ToolPoolError.js"
 import { ConfigError, InstanceNotRunning, PoolClosed, TurnTimeout, UnknownInstance } from "../ToolPoolError.js"
 import type { Options, Reply, Turn } from "../ToolPoolTest.js"
+import { nextRestart, resetIfStable } from "./backoff.js"
 import * as Metrics from "./metrics.js"
 import { makeRouter } from "./router.js"
 
@@ -227,34 +227,21 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
     const supervise = (slot: Slot, inc: Incarnation, exit: ExitInfo): Effect.Effect<void> =>
       Effect.gen(function*() {
         const policy = options.restart
-        if ((yield* now) - inc.startedAt >= Duration.toMillis(policy.resetAfter)) {
-          yield* slot.driver.reset
-          slot.attempts = 0
-        }
-        const started = yield* now
-        slot.recentRestarts = slot.recentRestarts.filter((t) =>
-          started - t < Duration.toMillis(policy.intensity.window)
-        )
-        if (slot.recentRestarts.length >= policy.intensity.maxRestarts) {
-          return yield* giveUp(
-            slot,
-            `${policy.intensity.maxRestarts} restarts within ${Duration.format(policy.intensity.window)}`
-          )
-        }
-        slot.state = "backing-off"
-        router.dispatch()
-        const delay = yield* Effect.option(slot.driver.next(exit))
-        if (Option.isNone(delay)) return yield* giveUp(slot, "the restart schedule is exhausted")
-        slot.attempts++
+        yield* resetIfStable(slot, policy, (yield* now) - inc.startedAt)
+        const beforeWait = Effect.sync(() => {
+          slot.state = "backing-off"
+          router.dispatch()
+        })
+        const decided = yield* nextRestart(slot, policy, exit, now, beforeWait)
+        if (decided._tag === "Left") return yield* giveUp(slot, decided.left)
         yield* emit({
           _tag: "Restarting",
           instance: slot.id,
           attempt: slot.attempts,
-          delayMillis: Duration.toMillis(delay.value),
+          delayMillis: Duration.toMillis(decided.right),
           reason: exit.signal ?? `code ${exit.code}`,
           at: yield* at
         })
-        slot.recentRestarts.push(yield* now)
         yield* Effect.gen(function*() {
           if (closed || slot.state !== "backing-off") return
           countRestart(slot)
