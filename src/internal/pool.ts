@@ -6,6 +6,8 @@
  */
 import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -15,6 +17,7 @@ import * as PubSub from "effect/PubSub"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import type { ExitInfo, InstanceStatus, State } from "../InstanceStatus.js"
 import { health as countHealth } from "../InstanceStatus.js"
 import type { PoolEvent } from "../PoolEvent.js"
@@ -546,7 +549,7 @@ export const make = (
             Effect.zipRight(turnOn(slot, input, inactivityOf(turn), deadline)),
             Effect.ensuring(release(slot))
           )).pipe(
-            Effect.withSpan("toolpool.turn", { attributes: { instance: id }, captureStackTrace: false }),
+            whenTraced(Effect.withSpan("toolpool.turn", { attributes: { instance: id }, captureStackTrace: false })),
             measured
           ))
 
@@ -567,7 +570,9 @@ export const make = (
             slot.requests++
             return result
           })).pipe(
-            Effect.withSpan("toolpool.call", { attributes: { instance: id, method }, captureStackTrace: false }),
+            whenTraced(
+              Effect.withSpan("toolpool.call", { attributes: { instance: id, method }, captureStackTrace: false })
+            ),
             measured
           ))
 
@@ -589,7 +594,9 @@ export const make = (
                   Effect.ensuring(release(slot))
                 )
             ).pipe(
-              Effect.withSpan("toolpool.turn", { attributes: { instance: slot.id }, captureStackTrace: false })
+              whenTraced(
+                Effect.withSpan("toolpool.turn", { attributes: { instance: slot.id }, captureStackTrace: false })
+              )
             )
         )
       }).pipe(measured)
@@ -810,6 +817,18 @@ export const make = (
       shutdown
     }
   }).pipe(Effect.annotateLogs({ pool: input.name ?? input.command }))
+
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+/**
+ * Applies `span` (an `Effect.withSpan`) to a turn only when spans go somewhere. Under Effect's
+ * default tracer a span is recorded nowhere, yet making one and providing it to the turn as the
+ * parent of what runs inside costs about 25 us of CPU: a quarter of what the pool adds to a turn.
+ */
+const whenTraced =
+  <A, E, R>(span: (turn: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) =>
+  (turn: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.tracerWith((tracer) => tracer === nativeTracer ? turn : span(turn))
 
 const parseCall = (
   slot: { readonly id: number },
