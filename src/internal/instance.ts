@@ -13,6 +13,7 @@ import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
@@ -20,6 +21,7 @@ import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
+import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import type { ExitInfo } from "../InstanceStatus.js"
 import type { PoolOptions } from "../PoolOptions.js"
@@ -194,8 +196,7 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
         yield* flushOnSilence(host, inc, activity, codec.flushAfter).pipe(restore, Effect.forkIn(scope))
       }
 
-      const feeder = yield* feed(inc.stdin).pipe(
-        Stream.run(proc.stdin),
+      const feeder = yield* runInto(feed(inc.stdin), proc.stdin).pipe(
         Effect.catchAll((error) =>
           Effect.gen(function*() {
             const failure = new WriteFailed({ instance: host.id, pid: inc.pid, detail: error.message })
@@ -261,6 +262,23 @@ const feed = (mailbox: Mailbox.Mailbox<Uint8Array>): Stream.Stream<Uint8Array> =
   )
   return Stream.fromChannel(loop)
 }
+
+/**
+ * `Stream.run(stream, sink)`, with the channel run by pulling it on the caller's fiber: `Stream.run`
+ * runs it in a fiber of its own, with a child scope and two Deferreds, which an instance's feeder
+ * would keep for its whole life (about 7 KB of heap).
+ */
+const runInto = <A, E, E2>(
+  stream: Stream.Stream<A, E>,
+  sink: Sink.Sink<void, A, never, E2>
+): Effect.Effect<void, E | E2> =>
+  Effect.scoped(
+    Effect.flatMap(Channel.toPull(Channel.pipeToOrFail(Stream.toChannel(stream), Sink.toChannel(sink))), (pull) => {
+      // The sink emits nothing before it is done; pull until it is.
+      const loop: Effect.Effect<void, E | E2> = Effect.flatMap(pull, (next) => Either.isLeft(next) ? Effect.void : loop)
+      return loop
+    })
+  )
 
 /**
  * Sends each frame where it belongs: turn results to the responses queue, JSON-RPC responses to
