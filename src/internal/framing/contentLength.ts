@@ -1,18 +1,16 @@
 import type { Decoder } from "./frame.js"
 import { makeCollector, response, skipped, tooLarge } from "./frame.js"
-import { utf8Decoder } from "./lineSplitter.js"
+import { utf8Bytes, utf8Decoder } from "./lineSplitter.js"
 
 /** A header block longer than this is not a header: it is skipped. */
 const MAX_HEADER_BYTES = 8192
 const CR = 0x0d
 const LF = 0x0a
 
-const encoder = new TextEncoder()
-
 /** `Content-Length: N` (N the body's length in bytes), a blank line, then the body. @internal */
 export const encodeContentLength = (body: string): Uint8Array => {
-  const payload = encoder.encode(body)
-  const header = encoder.encode(`Content-Length: ${payload.length}\r\n\r\n`)
+  const payload = utf8Bytes(body)
+  const header = utf8Bytes(`Content-Length: ${payload.length}\r\n\r\n`)
   const out = new Uint8Array(header.length + payload.length)
   out.set(header, 0)
   out.set(payload, header.length)

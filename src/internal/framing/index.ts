@@ -10,6 +10,7 @@ import type { Decoder } from "./frame.js"
 import type { JsonRpcEncoder } from "./jsonRpc.js"
 import { makeJsonRpcDecoder, makeJsonRpcEncoder } from "./jsonRpc.js"
 import { makeLinesDecoder } from "./lines.js"
+import { utf8Bytes } from "./lineSplitter.js"
 import { encodeNdjson, makeNdjsonDecoder } from "./ndjson.js"
 import type { EchoState } from "./prompt.js"
 import { makePromptDecoder } from "./prompt.js"
@@ -42,9 +43,7 @@ export interface Codec {
   readonly rpc: JsonRpcEncoder | undefined
 }
 
-const encoder = new TextEncoder()
-
-const asLine = (input: string): Uint8Array => encoder.encode(input.endsWith("\n") ? input : input + "\n")
+const asLine = (input: string): Uint8Array => utf8Bytes(input.endsWith("\n") ? input : input + "\n")
 
 const base = {
   startup: [] as ReadonlyArray<Uint8Array>,

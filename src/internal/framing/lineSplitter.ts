@@ -48,6 +48,13 @@ export class Utf8Decoder {
 /** @internal */
 export const utf8Decoder = (): Utf8Decoder => new Utf8Decoder()
 
+/**
+ * The UTF-8 bytes of `text`, as `TextEncoder#encode` gives them (lone surrogates become
+ * U+FFFD in both); `Buffer.from` takes a quarter of the time for the short inputs of a turn.
+ * @internal
+ */
+export const utf8Bytes = (text: string): Uint8Array => Buffer.from(text, "utf8")
+
 const concat = (parts: ReadonlyArray<Uint8Array>, length: number): Uint8Array => {
   if (parts.length === 1 && parts[0] !== undefined) return parts[0]
   const out = new Uint8Array(length)

@@ -4,10 +4,8 @@ import * as Schema from "effect/Schema"
 import type { EndsTurnMatch, Ndjson, NdjsonOptions } from "../../Framing.js"
 import type { Decoder } from "./frame.js"
 import { makeCollector, response, skipped, stripCarriageReturn, tooLarge } from "./frame.js"
-import { makeLineSplitter } from "./lineSplitter.js"
+import { makeLineSplitter, utf8Bytes } from "./lineSplitter.js"
 import type { MessageMatch, MessagePredicate } from "./schemas.js"
-
-const encoder = new TextEncoder()
 
 /**
  * One JSON text as one line. Line breaks are replaced by spaces: in valid JSON they can only be
@@ -15,7 +13,7 @@ const encoder = new TextEncoder()
  * its meaning.
  * @internal
  */
-export const encodeNdjson = (text: string): Uint8Array => encoder.encode(text.replace(/\r?\n/g, " ").trimEnd() + "\n")
+export const encodeNdjson = (text: string): Uint8Array => utf8Bytes(text.replace(/\r?\n/g, " ").trimEnd() + "\n")
 
 /** @internal */
 export const ndjson = <A, I>(options: NdjsonOptions<A, I> = {}): Ndjson => ({

@@ -1,7 +1,7 @@
 import type { Sentinel } from "../../Framing.js"
 import type { Decoder } from "./frame.js"
 import { makeCollector, response, stripCarriageReturn, tooLarge } from "./frame.js"
-import { makeLineSplitter } from "./lineSplitter.js"
+import { makeLineSplitter, utf8Bytes } from "./lineSplitter.js"
 
 /** The command that makes the tool print the marker, as text. @internal */
 export const sentinelCommand = (framing: Sentinel): string =>
@@ -9,12 +9,10 @@ export const sentinelCommand = (framing: Sentinel): string =>
     ? framing.command(framing.marker)
     : framing.command.replaceAll("{marker}", framing.marker)
 
-const encoder = new TextEncoder()
-
 /** The line of input, then the marker command on a line of its own. @internal */
 export const encodeSentinel = (framing: Sentinel, input: string): Uint8Array => {
   const command = sentinelCommand(framing)
-  return encoder.encode(
+  return utf8Bytes(
     (input.endsWith("\n") ? input : input + "\n") + (command.endsWith("\n") ? command : command + "\n")
   )
 }
