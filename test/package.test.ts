@@ -180,7 +180,9 @@ describe("docs", () => {
   it("observability.md names every metric, span and event", () => {
     const doc = read("docs/observability.md")
     const metrics = [...read("src/internal/metrics.ts").matchAll(/"(toolpool_[a-z_]+)"/g)].map((m) => m[1] ?? "")
-    const spans = [...read("src/internal/pool.ts").matchAll(/withSpan\("([^"]+)"/g)].map((m) => m[1] ?? "")
+    const spans = ["pool", "supervisor", "turn"].flatMap((file) =>
+      [...read(`src/internal/${file}.ts`).matchAll(/withSpan\("([^"]+)"/g)].map((m) => m[1] ?? "")
+    )
     const events = Object.keys(PoolEvent).filter((name) => name !== "PoolEvent")
     expect(new Set(metrics).size).toBe(5)
     expect(new Set(spans).size).toBe(4)

@@ -1,0 +1,315 @@
+/**
+ * Supervision of the pool's instances: spawning into a slot and stopping it, restarting an
+ * instance that ended on its own as the restart policy says (`backoff.ts`), healing an instance
+ * after an abandoned turn, health probes, and recycling by `maxRequests` / `maxUptime`.
+ */
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberMap from "effect/FiberMap"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type { ExitInfo, State } from "../InstanceStatus.js"
+import { restartsAfter } from "../RestartPolicy.js"
+import type { TurnError, TurnOptions } from "../ToolPool.js"
+import type { SpawnError } from "../ToolPoolError.js"
+import { nextRestart, resetIfStable } from "./backoff.js"
+import type { Incarnation } from "./instance.js"
+import * as Instance from "./instance.js"
+import type { PoolCore, Slot } from "./slot.js"
+import { signalProcess } from "./terminate.js"
+
+/** @internal */
+export interface Supervisor {
+  /** One supervisor fiber per instance that is waiting to be restarted. */
+  readonly supervisors: FiberMap.FiberMap<number>
+  /** Counts a restart, on the slot and in the metrics. */
+  readonly countRestart: (slot: Slot) => void
+  /** The host's report that an incarnation exited: restarts it if the policy says so. */
+  readonly onExit: (slot: Slot, inc: Incarnation, exit: ExitInfo) => Effect.Effect<void>
+  /** The host's report that an incarnation is ready, or failed to start. */
+  readonly onReady: (slot: Slot, inc: Incarnation, error: SpawnError | undefined) => Effect.Effect<void>
+  /** Spawns a new incarnation into the slot; the caller holds the lifecycle lock. */
+  readonly spawnInto: (slot: Slot) => Effect.Effect<Incarnation, SpawnError>
+  /** Stops the slot's process, if any; the caller holds the lifecycle lock. */
+  readonly stopSlot: (slot: Slot, final: State) => Effect.Effect<void>
+  /** Brings an instance back in sync after an abandoned turn, holding its turn lock. */
+  readonly heal: (slot: Slot, inc: Incarnation) => Effect.Effect<void>
+  /** Replaces an instance's process with a fresh one when it is idle. */
+  readonly recycle: (slot: Slot) => Effect.Effect<void>
+  /** Probes every idle ready instance with a turn made by `request`; restarts those that fail. */
+  readonly probeAll: (
+    check: NonNullable<PoolCore["options"]["healthCheck"]>,
+    request: (id: number, input: string, turn?: TurnOptions) => Effect.Effect<string, TurnError>
+  ) => Effect.Effect<void>
+  /** Recycles instances that have been up longer than `maxUptime`, when idle. */
+  readonly recycleOld: (maxUptime: Duration.Duration) => Effect.Effect<void>
+}
+
+/** @internal */
+export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { emit, metrics, options, router, slots } = pool
+    // One supervisor fiber per instance that is waiting to be restarted.
+    const supervisors = yield* FiberMap.make<number>()
+
+    const countRestart = (slot: Slot) => {
+      slot.restarts++
+      metrics.restart()
+    }
+
+    const onExit = (slot: Slot, inc: Incarnation, exit: ExitInfo) =>
+      Effect.sync(() => {
+        slot.lastExit = exit
+        if (slot.current !== inc || inc.stopping) return
+        slot.state = "exited"
+        slot.lastError = exit.signal === null ? `exited with code ${exit.code}` : `killed by ${exit.signal}`
+        router.dispatch()
+      }).pipe(
+        Effect.zipRight(
+          emit({
+            _tag: "Exited",
+            instance: slot.id,
+            pid: inc.pid,
+            code: exit.code,
+            signal: exit.signal,
+            expected: inc.stopping,
+            at: exit.at
+          })
+        ),
+        Effect.zipRight(
+          Effect.suspend(() =>
+            slot.current === inc && !inc.stopping && !pool.closed && restartsAfter(options.restart, exit)
+              ? FiberMap.run(supervisors, slot.id, supervise(slot, inc, exit), { onlyIfMissing: true }).pipe(
+                Effect.asVoid
+              )
+              : Effect.void
+          )
+        ),
+        Effect.zipRight(Effect.logDebug("instance exited")),
+        Effect.annotateLogs({ instance: slot.id, pid: inc.pid, code: exit.code, signal: exit.signal })
+      )
+
+    const onReady = (slot: Slot, inc: Incarnation, error: SpawnError | undefined) =>
+      Effect.suspend(() => {
+        if (slot.current !== inc || inc.stopping) return Effect.void
+        if (error === undefined) {
+          if (slot.state === "starting") slot.state = "ready"
+          router.dispatch()
+          return emit({ _tag: "Ready", instance: slot.id, pid: inc.pid, at: new Date() }).pipe(
+            Effect.zipRight(Effect.logDebug("instance ready"))
+          ).pipe(Effect.annotateLogs({ instance: slot.id, pid: inc.pid }))
+        }
+        slot.state = "failed"
+        slot.lastError = error.message
+        router.dispatch()
+        // It will never serve: take it down now rather than at shutdown.
+        return Instance.stop(inc, options).pipe(slot.lifecycle.withPermits(1), Effect.forkDaemon, Effect.asVoid)
+      })
+
+    /**
+     * Restarts an instance that ended on its own, as the policy says: wait the schedule's delay,
+     * spawn, wait until ready; a start that fails counts as another failure. Gives up when the
+     * schedule is done or the intensity limit is passed: the instance is then `failed`.
+     */
+    const supervise = (slot: Slot, inc: Incarnation, exit: ExitInfo): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const policy = options.restart
+        const now = yield* Clock.currentTimeMillis
+        yield* resetIfStable(slot, policy, now - inc.startedAt.getTime())
+        let failure: ExitInfo = exit
+        while (true) {
+          const beforeWait = Effect.sync(() => {
+            slot.state = "backing-off"
+            router.dispatch()
+          })
+          const decided = yield* nextRestart(slot, policy, failure, Clock.currentTimeMillis, beforeWait)
+          if (decided._tag === "Left") return yield* giveUp(slot, decided.left)
+          yield* emit({
+            _tag: "Restarting",
+            instance: slot.id,
+            attempt: slot.attempts,
+            delayMillis: Duration.toMillis(decided.right),
+            reason: failure.signal ?? `code ${failure.code}`,
+            at: new Date()
+          })
+          const next = yield* Effect.gen(function*() {
+            if (pool.closed) return undefined
+            countRestart(slot)
+            return yield* spawnInto(slot).pipe(Effect.option)
+          }).pipe(slot.lifecycle.withPermits(1))
+          if (next === undefined) return
+          if (Option.isSome(next)) {
+            const ready = yield* Effect.either(Deferred.await(next.value.ready))
+            if (ready._tag === "Right") return
+            failure = { code: ready.left.exitCode, signal: ready.left.signal, at: new Date() }
+          } else {
+            failure = { code: null, signal: null, at: new Date() }
+          }
+        }
+      }).pipe(Effect.annotateLogs({ instance: slot.id }))
+
+    const giveUp = (slot: Slot, reason: string) =>
+      Effect.suspend(() => {
+        slot.state = "failed"
+        slot.lastError = `gave up restarting: ${reason}`
+        router.dispatch()
+        return emit({ _tag: "GaveUp", instance: slot.id, reason, at: new Date() }).pipe(
+          Effect.zipRight(Effect.logWarning(`gave up restarting instance ${slot.id}: ${reason}`))
+        )
+      })
+
+    /** Spawns a new incarnation into the slot; the caller holds the lifecycle lock. */
+    const spawnInto = (slot: Slot): Effect.Effect<Incarnation, SpawnError> =>
+      Effect.suspend(() => {
+        slot.state = "starting"
+        return Instance.spawn(slot.host)
+      }).pipe(
+        Effect.tap((inc) =>
+          Effect.sync(() => {
+            slot.current = inc
+            slot.servedByCurrent = 0
+          }).pipe(Effect.zipRight(emit({ _tag: "Spawned", instance: slot.id, pid: inc.pid, at: inc.startedAt })))
+        ),
+        Effect.tapError((error) =>
+          Effect.sync(() => {
+            slot.state = "failed"
+            slot.lastError = error.message
+          })
+        ),
+        Effect.withSpan("toolpool.spawn", { attributes: { instance: slot.id, command: options.command } })
+      )
+
+    /** Stops the slot's process, if any; the caller holds the lifecycle lock. */
+    const stopSlot = (slot: Slot, final: State): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const inc = slot.current
+        if (inc === undefined) {
+          slot.state = final
+          return Effect.void
+        }
+        slot.state = "stopping"
+        return Instance.stop(inc, options).pipe(
+          Effect.ensuring(Effect.sync(() => {
+            slot.state = final
+          })),
+          Effect.zipRight(emit({ _tag: "Stopped", instance: slot.id, at: new Date() }))
+        )
+      })
+
+    /**
+     * Brings an instance back in sync after an abandoned turn: interrupt the tool, and wait up to
+     * `healGrace` for the abandoned answer to come (the framing is then in sync again); if it does
+     * not, restart the instance. Runs holding the instance's turn lock.
+     */
+    const heal = (slot: Slot, inc: Incarnation): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const { interrupt } = options
+        if (interrupt === "SIGINT") yield* signalProcess(inc.pid, "SIGINT")
+        else if (interrupt !== "none") yield* Effect.ignore(Instance.write(inc, inc.codec.encode(interrupt.input)))
+        const synced = yield* Instance.within(
+          options.healGrace,
+          Effect.gen(function*() {
+            while (inc.owed > 0) {
+              yield* Instance.takeFrame(inc)
+              inc.owed--
+            }
+          }).pipe(Effect.ignore)
+        )
+        if (synced || inc.broken !== undefined || pool.closed || slot.current !== inc) return
+        yield* Effect.logWarning(`instance ${slot.id} did not recover from an abandoned turn: restarting it`)
+        yield* Effect.gen(function*() {
+          if (pool.closed || slot.current !== inc) return
+          yield* stopSlot(slot, "stopped")
+          countRestart(slot)
+          const next = yield* spawnInto(slot)
+          yield* Effect.ignore(Deferred.await(next.ready))
+        }).pipe(slot.lifecycle.withPermits(1), Effect.ignore)
+      }).pipe(Effect.annotateLogs({ instance: slot.id }))
+
+    /**
+     * Replaces an instance's process with a fresh one when it is idle (`maxRequests`,
+     * `maxUptime`): the replacement is spawned and ready first, so capacity does not drop, then
+     * takes over between two turns, and the old process is stopped.
+     */
+    const recycle = (slot: Slot): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const old = slot.current
+        if (old === undefined || pool.closed || slot.recycling) return
+        slot.recycling = true
+        const fresh = yield* Instance.spawn(slot.host).pipe(Effect.option)
+        if (Option.isNone(fresh)) return
+        const ready = yield* Effect.either(Deferred.await(fresh.value.ready))
+        if (ready._tag === "Left" || pool.closed) return yield* Instance.stop(fresh.value, options)
+        yield* Effect.gen(function*() {
+          if (slot.current !== old || pool.closed) return yield* Instance.stop(fresh.value, options)
+          old.stopping = true
+          slot.current = fresh.value
+          slot.servedByCurrent = 0
+          if (slot.state === "ready" || slot.state === "busy") slot.state = "ready"
+          yield* emit({ _tag: "Spawned", instance: slot.id, pid: fresh.value.pid, at: fresh.value.startedAt })
+          router.dispatch()
+        }).pipe((effect) => slot.turn.withLock(effect), slot.lifecycle.withPermits(1))
+        yield* Instance.stop(old, options)
+        yield* Effect.logDebug(`instance ${slot.id} recycled`)
+      }).pipe(
+        Effect.ensuring(Effect.sync(() => {
+          slot.recycling = false
+        })),
+        Effect.forkIn(pool.scope),
+        Effect.asVoid
+      )
+
+    /**
+     * Probes every idle ready instance on the schedule; one that fails its probe is restarted.
+     * The probe is a turn like any other, made by `request` (`turn.ts`).
+     */
+    const probeAll = (
+      check: NonNullable<typeof options.healthCheck>,
+      request: (id: number, input: string, turn?: TurnOptions) => Effect.Effect<string, TurnError>
+    ): Effect.Effect<void> => {
+      const expect = check.expect === undefined ? undefined : new RegExp(check.expect)
+      const probe = (slot: Slot) =>
+        Effect.gen(function*() {
+          if (slot.state !== "ready" || slot.pending > 0 || slot.retiring || pool.closed) return
+          const inc = slot.current
+          const outcome = yield* Effect.either(request(slot.id, check.input, { timeout: check.timeout }))
+          const healthy = outcome._tag === "Right" && (expect === undefined || expect.test(outcome.right))
+          if (healthy || pool.closed || slot.current !== inc || inc === undefined) return
+          yield* Effect.logWarning(`instance ${slot.id} failed its health probe: restarting it`)
+          yield* Effect.gen(function*() {
+            if (pool.closed || slot.current !== inc) return
+            yield* stopSlot(slot, "stopped")
+            countRestart(slot)
+            yield* spawnInto(slot).pipe(Effect.flatMap((next) => Deferred.await(next.ready)))
+          }).pipe(slot.lifecycle.withPermits(1), Effect.ignore)
+        })
+      return Effect.forEach(slots.slice(), probe, { concurrency: "unbounded", discard: true })
+    }
+
+    /** Recycles instances that have been up longer than `maxUptime`, when idle. */
+    const recycleOld = (maxUptime: Duration.Duration): Effect.Effect<void> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.forEach(
+          slots.filter((slot) =>
+            slot.current !== undefined && slot.state === "ready" && slot.pending === 0 &&
+            now - slot.current.startedAt.getTime() >= Duration.toMillis(maxUptime)
+          ),
+          recycle,
+          { discard: true }
+        ))
+
+    return {
+      supervisors,
+      countRestart,
+      onExit,
+      onReady,
+      spawnInto,
+      stopSlot,
+      heal,
+      recycle,
+      probeAll,
+      recycleOld
+    }
+  })
