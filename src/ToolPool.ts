@@ -3,7 +3,6 @@
  *
  * @since 0.1.0
  */
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
@@ -255,7 +254,7 @@ export const ToolPool: Context.Tag<ToolPool, ToolPool> = Context.GenericTag<Tool
  */
 export const make: (
   options: Input
-) => Effect.Effect<ToolPool, ConfigError | SpawnError, Scope.Scope | CommandExecutor.CommandExecutor> = internal.make
+) => Effect.Effect<ToolPool, ConfigError | SpawnError, Scope.Scope> = internal.make
 
 /**
  * A layer that provides a pool under the default {@link ToolPool} key.
@@ -265,8 +264,7 @@ export const make: (
  */
 export const layer = (
   options: Input
-): Layer.Layer<ToolPool, ConfigError | SpawnError, CommandExecutor.CommandExecutor> =>
-  Layer.scoped(ToolPool, make(options))
+): Layer.Layer<ToolPool, ConfigError | SpawnError> => Layer.scoped(ToolPool, make(options))
 
 /**
  * A layer that provides a pool under a key of your own, for programs with several pools.
@@ -291,7 +289,7 @@ export const layer = (
 export const layerAs = <Id>(
   tag: Context.Tag<Id, ToolPool>,
   options: Input
-): Layer.Layer<Id, ConfigError | SpawnError, CommandExecutor.CommandExecutor> => Layer.scoped(tag, make(options))
+): Layer.Layer<Id, ConfigError | SpawnError> => Layer.scoped(tag, make(options))
 
 /**
  * A layer whose options are read through `Config` (environment variables by default).
@@ -302,7 +300,7 @@ export const layerAs = <Id>(
  */
 export const layerConfig = (
   config: Config.Config<Input>
-): Layer.Layer<ToolPool, ConfigError | SpawnError, CommandExecutor.CommandExecutor> =>
+): Layer.Layer<ToolPool, ConfigError | SpawnError> =>
   Layer.scoped(
     ToolPool,
     config.pipe(

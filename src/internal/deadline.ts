@@ -19,7 +19,8 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 
-const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
+/** The clock of the default services; any other (a `TestClock`) gets the general path. @internal */
+export const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
 /** Longer than this, `setTimeout` fires at once; Effect's clock treats it as no deadline too. */
 const MAX_TIMER_MILLIS = 2 ** 31 - 1

@@ -6,10 +6,11 @@
  * costs several microseconds in effect 3.22 (it spreads the whole Effect prototype into a new
  * object); a turn waits for its response every time. Not `Mailbox` either: its waits cannot be
  * ended by a turn's deadline (`deadline.ts`). This is an array, the waiting takers (in practice
- * one) and the waiting producer, each an `Effect.async`.
+ * one) and the paused producer, each a callback.
  * @internal
  */
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type { Deadline } from "./deadline.js"
 import { wait } from "./deadline.js"
 
@@ -35,43 +36,39 @@ export class Inbox<A, E> {
   }
 
   /**
-   * Adds items; the producer then waits while more than `capacity` are unread (so memory stays
-   * bounded by about one chunk's worth past the capacity). Items added after `fail` are dropped.
+   * Adds items. Returns false once more than `capacity` are unread: the producer should then
+   * stop reading until `onRoom` calls it back (so memory stays bounded by about one chunk's
+   * worth past the capacity). Items added after `fail` are dropped.
    */
-  offerAll(items: ReadonlyArray<A>): Effect.Effect<void> {
-    if (this.failure !== undefined || items.length === 0) return Effect.void
+  offerAll(items: ReadonlyArray<A>): boolean {
+    if (this.failure !== undefined) return true
     for (const item of items) {
       this.items.push(item)
       this.wakeTaker()
     }
-    return this.size <= this.capacity ? Effect.void : this.roomWait
+    return this.size <= this.capacity
   }
 
-  private readonly roomWait: Effect.Effect<void> = Effect.async<void>((resume) => {
-    if (this.size <= this.capacity || this.failure !== undefined) return resume(Effect.void)
-    this.producer = () => resume(Effect.void)
-    return Effect.sync(() => {
-      this.producer = undefined
-    })
-  })
+  /** Calls `resume` once, when the unread items are back within capacity or the inbox failed. */
+  onRoom(resume: () => void): void {
+    this.producer = resume
+    this.wakeProducer()
+  }
 
   /** The next item; fails with the inbox's error once it was failed and is empty. */
   take<T = never>(deadline?: Deadline<T>): Effect.Effect<A, E | T> {
     return Effect.suspend(() => {
       const taken = this.poll()
       if (taken !== undefined) return taken
-      return wait<A, E | T, T>(deadline, (wake) => {
-        const taker = () => wake(this.take(deadline))
-        this.takers.push(taker)
-        return () => {
-          const at = this.takers.indexOf(taker)
-          if (at !== -1) this.takers.splice(at, 1)
-        }
-      })
+      return wait<A, E | T, T>(deadline, (wake) => this.listen(() => wake(this.take(deadline))))
     })
   }
 
-  private poll(): Effect.Effect<A, E> | undefined {
+  /**
+   * The next item or the inbox's error, taken now as an exit; undefined if there is neither.
+   * (`Exit` is an `Effect`, so `take` returns it as is.)
+   */
+  poll(): Exit.Exit<A, E> | undefined {
     if (this.head < this.items.length) {
       const item = this.items[this.head] as A
       this.items[this.head] = undefined as A
@@ -81,9 +78,21 @@ export class Inbox<A, E> {
         this.head = 0
       }
       this.wakeProducer()
-      return Effect.succeed(item)
+      return Exit.succeed(item)
     }
-    return this.failure === undefined ? undefined : Effect.fail(this.failure)
+    return this.failure === undefined ? undefined : Exit.fail(this.failure)
+  }
+
+  /**
+   * Calls `onReady` once, when an item may be there to `poll` (or the inbox failed), in the
+   * order the listeners came. Returns the function that cancels the registration.
+   */
+  listen(onReady: () => void): () => void {
+    this.takers.push(onReady)
+    return () => {
+      const at = this.takers.indexOf(onReady)
+      if (at !== -1) this.takers.splice(at, 1)
+    }
   }
 
   /** Removes every unread item; returns how many there were. */
@@ -108,7 +117,7 @@ export class Inbox<A, E> {
   }
 
   private wakeProducer(): void {
-    if (this.producer === undefined || this.size > this.capacity) return
+    if (this.producer === undefined || (this.size > this.capacity && this.failure === undefined)) return
     const producer = this.producer
     this.producer = undefined
     producer()

@@ -2,40 +2,37 @@
  * One process of a pool (an incarnation of an instance slot): spawn, the fibers that drain
  * its output and feed its input, exit detection, and the escalating stop.
  *
- * Data flow: stdout bytes -> framing decoder -> `responses` inbox -> the caller of a turn.
- * Input: caller -> bounded `stdin` mailbox -> one long-lived feeder -> the process's stdin.
+ * Data flow: stdout bytes ('data' events) -> framing decoder -> `responses` inbox -> the caller
+ * of a turn. Input: caller -> `stdin` (written to the pipe at once, or queued while the pipe is
+ * full). No fiber runs for the I/O: the pipes come from the pool's executor (`executor.ts`).
  */
 import * as Command from "@effect/platform/Command"
 import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type { PlatformError } from "@effect/platform/Error"
-import * as Channel from "effect/Channel"
-import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as Mailbox from "effect/Mailbox"
+import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
-import * as Sink from "effect/Sink"
-import * as Stream from "effect/Stream"
+import type { Readable } from "node:stream"
 import type { ExitInfo } from "../InstanceStatus.js"
 import type { PoolOptions } from "../PoolOptions.js"
 import { InstanceExited, RpcError, SpawnError, WriteFailed } from "../ToolPoolError.js"
 import type { Deadline } from "./deadline.js"
-import { bound } from "./deadline.js"
+import { bound, wait } from "./deadline.js"
+import { executor, pipesOf } from "./executor.js"
 import type { Frame, RpcId, RpcRequest, RpcResponse } from "./framing/frame.js"
 import type { Codec } from "./framing/index.js"
 import { makeCodec } from "./framing/index.js"
 import { Inbox } from "./inbox.js"
 import type { ByteRing } from "./ring.js"
+import { Stdin } from "./stdin.js"
 import { reapGroup, signalGroup } from "./terminate.js"
-
-const EMPTY = new Uint8Array(0)
 
 /** @internal */
 export type Breakage = InstanceExited | WriteFailed
@@ -44,7 +41,6 @@ export type Breakage = InstanceExited | WriteFailed
 export interface Host {
   readonly id: number
   readonly options: PoolOptions
-  readonly executor: CommandExecutor.CommandExecutor
   readonly stderr: ByteRing
   readonly transcript: ByteRing
   /** Called once, as soon as the process has exited. */
@@ -64,8 +60,8 @@ export interface Incarnation {
   readonly codec: Codec
   /** JSON-RPC calls waiting for their response, by id. */
   readonly calls: Map<RpcId, Deferred.Deferred<RpcResponse, Breakage>>
-  /** Input not yet written; ending it closes the tool's stdin once the rest is written. */
-  readonly stdin: Mailbox.Mailbox<Uint8Array>
+  /** The tool's stdin; ending it closes the pipe once what was written has gone out. */
+  readonly stdin: Stdin
   /** Responses no turn has taken yet; failed with the breakage once the instance breaks. */
   readonly responses: Inbox<Frame, Breakage>
   /** Completed when the instance is ready to serve, or failed when it never will be. */
@@ -141,17 +137,19 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
       const scope = yield* Scope.make()
       const proc = yield* Command.start(buildCommand(options)).pipe(
         Scope.extend(scope),
-        Effect.provideService(CommandExecutor.CommandExecutor, host.executor),
+        Effect.provideService(CommandExecutor.CommandExecutor, executor),
         Effect.mapError((error) => spawnFailure(host, error)),
         Effect.tapError(() => Scope.close(scope, Exit.void))
       )
+      const io = pipesOf(proc)
+      if (io === undefined) return yield* Effect.dieMessage("the process was not started by the pool's executor")
       const inc: Incarnation = {
         pid: proc.pid,
         startedAt: new Date(),
         scope,
         codec: makeCodec(options.framing, options.maxResponseBytes),
         calls: new Map(),
-        stdin: yield* Mailbox.make<Uint8Array>(options.stdinQueue),
+        stdin: new Stdin(io.stdin, options.stdinQueue),
         responses: new Inbox<Frame, Breakage>(options.responseQueue),
         ready: yield* Deferred.make<void, SpawnError>(),
         exited: yield* Deferred.make<ExitInfo>(),
@@ -164,53 +162,49 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
         stopping: false
       }
       const { codec } = inc
+      // Effects that output calls for (answers to the tool's requests, logs) run in the
+      // incarnation's scope, so that they end with it.
+      const run = yield* FiberSet.makeRuntime<never>().pipe(Scope.extend(scope))
       // Output feeds the decoder; a silence timer, when the framing has one, flushes it.
       const activity = codec.flushAfter === undefined ? undefined : yield* Queue.sliding<void>(1)
-      // Decoding is synchronous, a whole chunk of reads at a time; only handing the frames
-      // over can wait (when too many responses are unread).
-      const decode = (chunk: Chunk.Chunk<Uint8Array>, isStderr: boolean): Effect.Effect<void> => {
-        let frames: Array<Frame> | undefined
-        for (const bytes of chunk) {
-          if (isStderr) host.stderr.push(bytes)
-          host.transcript.push(bytes)
-          if (isStderr && !codec.mergeStderr) continue
-          inc.lastOutputAt = Date.now()
-          activity?.unsafeOffer(undefined)
-          const decoded = codec.decoder.push(bytes)
-          if (decoded.length > 0) frames = frames === undefined ? decoded.slice() : frames.concat(decoded)
+      // Decoding is synchronous, one 'data' event at a time. When too many responses are
+      // unread, the pipe is paused until a turn takes some (the tool then blocks on its output).
+      const onOutput = (pipe: Readable, isStderr: boolean) => (bytes: Uint8Array) => {
+        if (isStderr) host.stderr.push(bytes)
+        host.transcript.push(bytes)
+        if (isStderr && !codec.mergeStderr) return
+        inc.lastOutputAt = Date.now()
+        activity?.unsafeOffer(undefined)
+        const frames = codec.decoder.push(bytes)
+        if (frames.length > 0 && !route(host, inc, frames, run)) {
+          pipe.pause()
+          inc.responses.onRoom(() => pipe.resume())
         }
-        return frames === undefined ? Effect.void : route(host, inc, frames)
       }
-
-      // Each output is pulled by a loop of its own for the whole life of the process. Pulling
-      // (`Stream.toPull`) rather than `Stream.runForEachChunk` spares the sink's channel: a
-      // reader then holds about 10 KB instead of 26 KB and a chunk takes fewer steps.
-      const drain = (output: Stream.Stream<Uint8Array, PlatformError>, isStderr: boolean) =>
-        Effect.flatMap(
-          Scope.extend(Stream.toPull(output), scope),
-          (pull) => Effect.forever(Effect.flatMap(pull, (chunk) => decode(chunk, isStderr)))
-        ).pipe(Effect.ignore, restore, Effect.forkIn(scope))
-      const stdout = yield* drain(proc.stdout, false)
-      const stderr = yield* drain(proc.stderr, true)
+      // The watcher lets the last output arrive after the exit: both pipes closed.
+      const outputsClosed = yield* Deferred.make<void>()
+      let open = 2
+      const onClose = () => {
+        if (--open === 0) Deferred.unsafeDone(outputsClosed, Effect.void)
+      }
+      io.stdout.on("data", onOutput(io.stdout, false)).on("close", onClose)
+      io.stderr.on("data", onOutput(io.stderr, true)).on("close", onClose)
       if (activity !== undefined && codec.flushAfter !== undefined) {
-        yield* flushOnSilence(host, inc, activity, codec.flushAfter).pipe(restore, Effect.forkIn(scope))
+        yield* flushOnSilence(host, inc, activity, codec.flushAfter, run).pipe(restore, Effect.forkIn(scope))
       }
 
-      const feeder = yield* runInto(feed(inc.stdin), proc.stdin).pipe(
-        Effect.catchAll((error) =>
-          Effect.gen(function*() {
-            const failure = new WriteFailed({ instance: host.id, pid: inc.pid, detail: error.message })
-            inc.writeFailed = failure
-            // The answer to input written before may still be on its way, and the tool may be
-            // exiting (the exit is then the better report): give both a moment.
-            if (!(yield* within(Duration.millis(100), Deferred.await(inc.exited)))) yield* breakWith(inc, failure)
-          })
-        ),
-        // Not tied to the scope: interrupting a feeder with a write in flight can surface an
-        // unhandled EPIPE later. It ends by itself: at EOF, on a write error, or after the exit.
-        restore,
-        Effect.forkDaemon
-      )
+      // A failed write (EPIPE: the tool closed its stdin or died) is reported once.
+      const writeFailure = (error: Error) =>
+        Effect.gen(function*() {
+          const failure = new WriteFailed({ instance: host.id, pid: inc.pid, detail: error.message })
+          inc.writeFailed = failure
+          // The answer to input written before may still be on its way, and the tool may be
+          // exiting (the exit is then the better report): give both a moment.
+          if (!(yield* within(Duration.millis(100), Deferred.await(inc.exited)))) yield* breakWith(inc, failure)
+        })
+      io.stdin.on("error", (error: Error) => {
+        if (inc.writeFailed === undefined && inc.broken === undefined) run(writeFailure(error))
+      })
 
       const watcher = yield* proc.exitCode.pipe(
         Effect.exit,
@@ -221,7 +215,7 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
             yield* Deferred.succeed(inc.exited, info)
             // Let the last output arrive, but not forever: a child the tool left behind may
             // hold the pipes open.
-            yield* within(Duration.millis(200), Fiber.await(Fiber.zip(stdout, stderr)))
+            yield* within(Duration.millis(200), Deferred.await(outputsClosed))
             yield* breakWith(
               inc,
               new InstanceExited({
@@ -232,7 +226,7 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
                 stderrTail: host.stderr.text()
               })
             )
-            yield* endFeeder(inc, feeder).pipe(Effect.forkDaemon)
+            inc.stdin.abort()
           })
         ),
         restore,
@@ -246,48 +240,17 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
   )
 
 /**
- * Everything queued for stdin, a batch at a time, until the mailbox ends. Each batch ends with
- * an empty write: the sink waits for 'drain' between the items of a chunk but not after the
- * last, so this is what makes a slow reader hold the feeder back. (A loop over `takeAll` like
- * `Mailbox.toStream`, not `Stream.fromQueue`, whose stages cost about 35 us per input.)
- */
-const feed = (mailbox: Mailbox.Mailbox<Uint8Array>): Stream.Stream<Uint8Array> => {
-  const loop: Channel.Channel<Chunk.Chunk<Uint8Array>> = Channel.flatMap(
-    Channel.fromEffect(mailbox.takeAll),
-    ([items, done]) => {
-      const batch = Channel.write(Chunk.append(items, EMPTY))
-      if (done) return items.length === 0 ? Channel.void : batch
-      return Channel.zipRight(batch, loop)
-    }
-  )
-  return Stream.fromChannel(loop)
-}
-
-/**
- * `Stream.run(stream, sink)`, with the channel run by pulling it on the caller's fiber: `Stream.run`
- * runs it in a fiber of its own, with a child scope and two Deferreds, which an instance's feeder
- * would keep for its whole life (about 7 KB of heap).
- */
-const runInto = <A, E, E2>(
-  stream: Stream.Stream<A, E>,
-  sink: Sink.Sink<void, A, never, E2>
-): Effect.Effect<void, E | E2> =>
-  Effect.scoped(
-    Effect.flatMap(Channel.toPull(Channel.pipeToOrFail(Stream.toChannel(stream), Sink.toChannel(sink))), (pull) => {
-      // The sink emits nothing before it is done; pull until it is.
-      const loop: Effect.Effect<void, E | E2> = Effect.flatMap(pull, (next) => Either.isLeft(next) ? Effect.void : loop)
-      return loop
-    })
-  )
-
-/**
  * Sends each frame where it belongs: turn results to the responses queue, JSON-RPC responses to
  * their caller, notifications to the pool, the tool's requests to the handler, and what the
  * framing skipped to the log.
  */
-const route = (host: Host, inc: Incarnation, frames: ReadonlyArray<Frame>): Effect.Effect<void> => {
+const route = (
+  host: Host,
+  inc: Incarnation,
+  frames: ReadonlyArray<Frame>,
+  run: (effect: Effect.Effect<void>) => unknown
+): boolean => {
   let results: Array<Frame> | undefined
-  let effects: Array<Effect.Effect<void>> | undefined
   for (const frame of frames) {
     switch (frame._tag) {
       case "RpcResponse": {
@@ -296,7 +259,7 @@ const route = (host: Host, inc: Incarnation, frames: ReadonlyArray<Frame>): Effe
           inc.calls.delete(frame.id)
           Deferred.unsafeDone(call, Effect.succeed(frame))
         } else {
-          ;(effects ??= []).push(Effect.logDebug(`response to no pending call: ${frame.text.slice(0, 200)}`))
+          run(Effect.logDebug(`response to no pending call: ${frame.text.slice(0, 200)}`))
         }
         break
       }
@@ -304,17 +267,16 @@ const route = (host: Host, inc: Incarnation, frames: ReadonlyArray<Frame>): Effe
         host.onNotification(inc, frame.method, frame.params)
         break
       case "RpcRequest":
-        ;(effects ??= []).push(answer(host, inc, frame))
+        run(answer(host, inc, frame))
         break
       case "Skipped":
-        ;(effects ??= []).push(Effect.logDebug(`output skipped (${frame.reason}): ${frame.text.slice(0, 200)}`))
+        run(Effect.logDebug(`output skipped (${frame.reason}): ${frame.text.slice(0, 200)}`))
         break
       default:
         ;(results ??= []).push(frame)
     }
   }
-  const queued = results === undefined ? Effect.void : inc.responses.offerAll(results)
-  return effects === undefined ? queued : Effect.zipRight(queued, Effect.all(effects, { discard: true }))
+  return results === undefined || inc.responses.offerAll(results)
 }
 
 /** After `quiet` of silence, ends the response the decoder holds (quiet framing, prompt settle). */
@@ -322,7 +284,8 @@ const flushOnSilence = (
   host: Host,
   inc: Incarnation,
   activity: Queue.Queue<void>,
-  quiet: Duration.Duration
+  quiet: Duration.Duration,
+  run: (effect: Effect.Effect<void>) => unknown
 ): Effect.Effect<never> =>
   Effect.gen(function*() {
     yield* Queue.take(activity)
@@ -331,7 +294,7 @@ const flushOnSilence = (
       // more output: keep waiting
     }
     const frame = inc.codec.decoder.flush?.()
-    if (frame !== undefined) yield* route(host, inc, [frame])
+    if (frame !== undefined) route(host, inc, [frame], run)
   }).pipe(Effect.forever)
 
 /** Answers a request the tool made, with the framing's handler or "method not found". */
@@ -350,9 +313,7 @@ const answer = (host: Host, inc: Incarnation, request: RpcRequest): Effect.Effec
   // not awaited by the reader: a slow handler must not hold up the output
   return reply.pipe(
     Effect.flatMap((bytes) => write(inc, bytes)),
-    Effect.ignore,
-    Effect.forkIn(inc.scope),
-    Effect.asVoid
+    Effect.ignore
   )
 }
 
@@ -399,18 +360,11 @@ const breakWith = (inc: Incarnation, reason: Breakage): Effect.Effect<void> =>
   Effect.suspend(() => {
     if (inc.broken !== undefined) return Effect.void
     inc.broken = reason
+    inc.stdin.abort()
     inc.responses.fail(reason)
     for (const call of inc.calls.values()) Deferred.unsafeDone(call, Effect.fail(reason))
     inc.calls.clear()
     return Deferred.fail(inc.broke, reason)
-  })
-
-const endFeeder = (inc: Incarnation, feeder: Fiber.RuntimeFiber<void>): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    yield* inc.stdin.end
-    yield* Fiber.await(feeder).pipe(Effect.timeout("1 second"), Effect.ignore)
-    yield* Fiber.interrupt(feeder)
-    yield* inc.stdin.shutdown
   })
 
 const awaitReadiness = (host: Host, inc: Incarnation): Effect.Effect<void> =>
@@ -470,8 +424,9 @@ export const takeFrame = <T = never>(inc: Incarnation, deadline?: Deadline<T>): 
 export const discardUnread = (inc: Incarnation): Effect.Effect<number> => Effect.sync(() => inc.responses.clear())
 
 /**
- * Queues bytes for the process's stdin. Returns at once unless the mailbox is full, in which
- * case it waits (back-pressure) until there is room, the instance breaks, or the deadline.
+ * Writes bytes to the process's stdin. Returns at once unless too many writes are still in the
+ * pipe's buffer, in which case it waits (back-pressure) until they drain, the instance breaks,
+ * or the deadline.
  * @internal
  */
 export const write = <T = never>(
@@ -482,18 +437,11 @@ export const write = <T = never>(
   Effect.suspend(() => {
     const failed = inc.broken ?? inc.writeFailed
     if (failed !== undefined) return Effect.fail(failed)
-    if (inc.stdin.unsafeOffer(bytes)) return Effect.void
-    return bound(
-      deadline,
-      Effect.raceFirst(
-        Effect.flatMap(inc.stdin.offer(bytes), (accepted) => {
-          if (accepted) return Effect.void
-          // the mailbox ended: the instance is stopping or broke
-          return Effect.flatMap(Deferred.await(inc.broke), () => Effect.void)
-        }),
-        Deferred.await(inc.broke)
-      )
-    )
+    if (inc.stdin.tryWrite(bytes)) return Effect.void
+    // Refused once stdin ended: the instance is stopping or broke, and says which when it has.
+    const refused = Effect.flatMap(Deferred.await(inc.broke), () => Effect.void)
+    return wait<void, Breakage, T>(deadline, (wake) =>
+      inc.stdin.enqueue(bytes, (written) => wake(written ? Effect.void : refused)))
   })
 
 /**
@@ -507,8 +455,8 @@ export const stop = (inc: Incarnation, options: PoolOptions): Effect.Effect<void
     inc.stopping = true
     const exitedWithin = (duration: Duration.Duration) => within(duration, Deferred.await(inc.exited))
     if (!(yield* Deferred.isDone(inc.exited))) {
-      // the feeder writes what is queued, then closes stdin
-      yield* inc.stdin.end
+      // what was written goes out, then stdin closes
+      inc.stdin.end()
       if (!(yield* exitedWithin(options.grace))) {
         yield* signalGroup(inc.pid, "SIGTERM")
         if (!(yield* exitedWithin(options.killAfter))) {

@@ -4,7 +4,6 @@
  * `resize`, `restart` by hand, `withInstance`, `status` and `shutdown`. Supervision of each
  * instance is in `supervisor.ts`, the turns in `turn.ts`.
  */
-import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -34,10 +33,9 @@ import { TurnLock } from "./turnLock.js"
 /** @internal */
 export const make = (
   input: Input
-): Effect.Effect<ToolPool, ConfigError | SpawnError, Scope.Scope | CommandExecutor.CommandExecutor> =>
+): Effect.Effect<ToolPool, ConfigError | SpawnError, Scope.Scope> =>
   Effect.gen(function*() {
     const options = yield* decode(input)
-    const executor = yield* CommandExecutor.CommandExecutor
     const poolScope = yield* Effect.scope
     // Serialises resizes.
     const sizing = yield* Effect.makeSemaphore(1)
@@ -78,7 +76,6 @@ export const make = (
           host: {
             id,
             options,
-            executor,
             stderr: new ByteRing(options.stderrTailBytes),
             transcript: new ByteRing(options.transcriptBytes),
             onExit: (inc, exit) => supervisor.onExit(slot, inc, exit),

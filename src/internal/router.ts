@@ -32,6 +32,8 @@ interface Waiter<S> {
 export interface Router<S extends Routable> {
   /** An idle instance (the key's own while it lives), reserved for the caller. */
   readonly acquire: (key: string | undefined, timeout: Duration.Duration) => Effect.Effect<S, PoolBusy>
+  /** An idle instance, reserved for the caller, if one can be had without waiting. */
+  readonly tryAcquire: (key: string | undefined) => S | undefined
   /** Something changed that may let a waiter go. */
   readonly dispatch: () => void
   /** Waiters now queued. */
@@ -105,12 +107,16 @@ export const makeRouter = <S extends Routable>(
     }
   }
 
+  const tryAcquire = (key: string | undefined): S | undefined => {
+    if (waiters.length > 0) return undefined
+    const slot = pick(key)
+    return slot === undefined ? undefined : reserve(slot)
+  }
+
   const acquire = (key: string | undefined, timeout: Duration.Duration): Effect.Effect<S, PoolBusy> =>
     Effect.suspend(() => {
-      if (waiters.length === 0) {
-        const slot = pick(key)
-        if (slot !== undefined) return Effect.succeed(reserve(slot))
-      }
+      const slot = tryAcquire(key)
+      if (slot !== undefined) return Effect.succeed(slot)
       if (!anyHope()) return Effect.fail(noneRunning())
       if (waiters.length >= maxQueue) {
         return Effect.fail(new PoolBusy({ queued: waiters.length, reason: "the wait queue is full" }))
@@ -146,5 +152,5 @@ export const makeRouter = <S extends Routable>(
       )
     })
 
-  return { acquire, dispatch, queued: () => waiters.length }
+  return { acquire, tryAcquire, dispatch, queued: () => waiters.length }
 }

@@ -4,11 +4,13 @@
  * tracer records spans, its outcome and latency counted in the pool's metrics. A turn abandoned
  * after its input went out is handed to the supervisor to heal.
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as Tracer from "effect/Tracer"
 import type { SendError, SubmitError, SubmitOptions, Submitted, TurnError, TurnOptions } from "../ToolPool.js"
 import type { SpawnError } from "../ToolPoolError.js"
@@ -21,7 +23,9 @@ import {
   TurnTimeout
 } from "../ToolPoolError.js"
 import type { Deadline } from "./deadline.js"
-import { bound, withDeadline } from "./deadline.js"
+import { bound, liveClock, withDeadline } from "./deadline.js"
+import type { ExchangeHooks } from "./exchange.js"
+import { tryExchange } from "./exchange.js"
 import type { Frame } from "./framing/frame.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
@@ -76,11 +80,12 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
         // healed like any abandoned turn (interrupt, re-sync or restart).
         return Effect.fail(new IncompleteInput({ instance: slot.id, output: frame.text }))
       default:
-        return Effect.fail(
-          new ResponseTooLarge({ instance: slot.id, pid: inc.pid, limit: options.maxResponseBytes })
-        )
+        return Effect.fail(tooLarge(slot, inc))
     }
   }
+
+  const tooLarge = (slot: Slot, inc: Incarnation) =>
+    new ResponseTooLarge({ instance: slot.id, pid: inc.pid, limit: options.maxResponseBytes })
 
   const notRunning = (slot: Slot) => (error: SpawnError | InstanceNotRunning | TurnTimeout) =>
     error._tag === "InstanceNotRunning" || error._tag === "TurnTimeout"
@@ -185,16 +190,54 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
         if (abandoned === undefined) {
           yield* slot.turn.release
         } else {
-          abandoned.owed++
-          slot.pending++
-          yield* heal(slot, abandoned).pipe(
-            Effect.ensuring(slot.turn.release.pipe(Effect.zipRight(release(slot)))),
-            Effect.forkDaemon
-          )
+          yield* abandon(slot, abandoned)
         }
         return yield* result
       })
     )
+
+  /** The tool was left busy with a turn's input: heal it in the background, holding the lock. */
+  const abandon = (slot: Slot, inc: Incarnation): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      inc.owed++
+      slot.pending++
+      return heal(slot, inc).pipe(
+        Effect.ensuring(slot.turn.release.pipe(Effect.zipRight(release(slot)))),
+        Effect.forkDaemon,
+        Effect.asVoid
+      )
+    })
+
+  const exchangeHooks: ExchangeHooks<Slot> = {
+    release: (slot) => release(slot),
+    abandon,
+    measure: metrics.turn,
+    tooLarge
+  }
+
+  /**
+   * The turn as one exchange (`exchange.ts`) when nothing calls for the general path: the
+   * instance ready and free, no JSON-RPC, no inactivity timeout, no tracer recording spans,
+   * the live clock. Undefined otherwise; the caller then counts the slot in `pending`.
+   */
+  const quickTurn = (
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    slot: Slot,
+    input: string,
+    turn: TurnOptions | undefined
+  ): Effect.Effect<string, TurnError> | undefined => {
+    const inc = slot.current
+    if (
+      inc === undefined || inc.codec.rpc !== undefined || inactivityOf(turn) !== undefined ||
+      fiber.currentTracer !== nativeTracer ||
+      Context.get(fiber.currentDefaultServices, Clock.Clock) !== liveClock
+    ) return undefined
+    const duration = turn?.timeout === undefined ? options.turnTimeout : Duration.decode(turn.timeout)
+    return tryExchange(slot, inc, inc.codec.encode(input), {
+      millis: Duration.toMillis(duration),
+      error: () => new TurnTimeout({ instance: slot.id, pid: inc.pid, timeout: duration, kind: "deadline" })
+    }, exchangeHooks)
+  }
 
   /** Fails once the tool has written nothing for `inactivity` (the turn's start counts as output). */
   const silence = (slot: Slot, inc: Incarnation, inactivity: Duration.Duration): Effect.Effect<never, TurnTimeout> =>
@@ -221,6 +264,15 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
     })
 
   const request = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
+    Effect.withFiberRuntime((fiber) => {
+      const slot = pool.closed || !Number.isInteger(id) ? undefined : pool.slots[id]
+      const quick = slot === undefined ? undefined : quickTurn(fiber, slot, input, turn)
+      if (slot === undefined || quick === undefined) return generalRequest(id, input, turn)
+      slot.pending++
+      return quick
+    })
+
+  const generalRequest = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
     Effect.flatMap(slotOf(id), (slot) =>
       withTurnDeadline(slot, turn?.timeout, (deadline) =>
         Effect.sync(() => {
@@ -256,30 +308,40 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
           measured
         ))
 
-  const submitOnce = (input: string, submit: SubmitOptions | undefined): Effect.Effect<Submitted, SubmitError> =>
-    Effect.suspend(() => {
-      if (pool.closed) return Effect.fail(new PoolClosed())
-      const acquireTimeout = submit?.acquireTimeout === undefined
-        ? options.acquireTimeout
-        : Duration.decode(submit.acquireTimeout)
-      return Effect.flatMap(
-        router.acquire(submit?.key, acquireTimeout),
-        (slot) =>
-          withTurnDeadline(
-            slot,
-            submit?.timeout,
-            (deadline) =>
-              turnOn(slot, input, inactivityOf(submit), deadline).pipe(
-                Effect.map((output): Submitted => ({ instance: slot.id, output })),
-                Effect.ensuring(release(slot))
-              )
-          ).pipe(
-            whenTraced(
-              Effect.withSpan("toolpool.turn", { attributes: { instance: slot.id }, captureStackTrace: false })
-            )
-          )
+  /** A submitted turn on the slot the router reserved for it. */
+  const submitOn = (slot: Slot, input: string, submit: SubmitOptions | undefined) =>
+    withTurnDeadline(
+      slot,
+      submit?.timeout,
+      (deadline) =>
+        turnOn(slot, input, inactivityOf(submit), deadline).pipe(
+          Effect.map((output): Submitted => ({ instance: slot.id, output })),
+          Effect.ensuring(release(slot))
+        )
+    ).pipe(
+      whenTraced(
+        Effect.withSpan("toolpool.turn", { attributes: { instance: slot.id }, captureStackTrace: false })
       )
-    }).pipe(measured)
+    )
+
+  const submitOnce = (input: string, submit: SubmitOptions | undefined): Effect.Effect<Submitted, SubmitError> =>
+    Effect.withFiberRuntime((fiber) => {
+      // An idle instance at once, and nothing unusual: the turn is one exchange.
+      const slot = pool.closed ? undefined : router.tryAcquire(submit?.key)
+      if (slot !== undefined) {
+        const quick = quickTurn(fiber, slot, input, submit)
+        return quick === undefined
+          ? measured(submitOn(slot, input, submit))
+          : Effect.map(quick, (output): Submitted => ({ instance: slot.id, output }))
+      }
+      return Effect.suspend(() => {
+        if (pool.closed) return Effect.fail(new PoolClosed())
+        const acquireTimeout = submit?.acquireTimeout === undefined
+          ? options.acquireTimeout
+          : Duration.decode(submit.acquireTimeout)
+        return Effect.flatMap(router.acquire(submit?.key, acquireTimeout), (slot) => submitOn(slot, input, submit))
+      }).pipe(measured)
+    })
 
   const submit = (input: string, submit?: SubmitOptions): Effect.Effect<Submitted, SubmitError> =>
     submit?.retry === undefined

@@ -44,12 +44,22 @@ export class TurnLock {
     })
   }
 
+  /** Takes the lock if it is free; never waits. */
+  tryTake(): boolean {
+    if (this.held) return false
+    this.held = true
+    return true
+  }
+
   /** Hands the lock to the first waiter, or frees it. */
-  readonly release: Effect.Effect<void> = Effect.sync(() => {
+  unsafeRelease(): void {
     const next = this.waiters.shift()
     if (next === undefined) this.held = false
     else next.wake()
-  })
+  }
+
+  /** `unsafeRelease` as an effect. */
+  readonly release: Effect.Effect<void> = Effect.sync(() => this.unsafeRelease())
 
   /** Runs `self` holding the lock (waiting for it until the deadline, if any). */
   withLock<A, E, R, T = never>(self: Effect.Effect<A, E, R>, deadline?: Deadline<T>): Effect.Effect<A, E | T, R> {

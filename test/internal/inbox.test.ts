@@ -11,16 +11,16 @@ describe("Inbox", () => {
       const inbox = new Inbox<string, never>(8)
       const taker = yield* Effect.fork(Effect.all([inbox.take(), inbox.take()]))
       yield* Effect.yieldNow()
-      yield* inbox.offerAll(["a", "b"])
+      inbox.offerAll(["a", "b"])
       expect(yield* Fiber.join(taker)).toEqual(["a", "b"])
     }))
 
   it.effect("after fail, takers get what came before, then the error", () =>
     Effect.gen(function*() {
       const inbox = new Inbox<string, string>(8)
-      yield* inbox.offerAll(["last words"])
+      inbox.offerAll(["last words"])
       inbox.fail("exited")
-      yield* inbox.offerAll(["dropped"])
+      inbox.offerAll(["dropped"])
       expect(yield* inbox.take()).toBe("last words")
       expect(yield* Effect.either(inbox.take())).toEqual(Either.left("exited"))
     }))
@@ -34,15 +34,28 @@ describe("Inbox", () => {
       expect(yield* Fiber.join(taker)).toEqual(Either.left("exited"))
     }))
 
-  it.effect("the producer waits while more than capacity items are unread", () =>
+  it.effect("the producer is told to pause while more than capacity items are unread", () =>
     Effect.gen(function*() {
       const inbox = new Inbox<number, never>(2)
-      const producer = yield* Effect.fork(inbox.offerAll([1, 2, 3]))
-      yield* Effect.yieldNow()
-      expect(producer.unsafePoll()).toBeNull()
+      expect(inbox.offerAll([1, 2])).toBe(true)
+      expect(inbox.offerAll([3])).toBe(false)
+      let resumed = 0
+      inbox.onRoom(() => resumed++)
+      expect(resumed).toBe(0)
       expect(yield* inbox.take()).toBe(1)
-      yield* Fiber.join(producer)
+      expect(resumed).toBe(1)
       expect(inbox.clear()).toBe(2)
+      expect(resumed).toBe(1)
+    }))
+
+  it.effect("a paused producer is resumed when the inbox fails", () =>
+    Effect.sync(() => {
+      const inbox = new Inbox<number, string>(1)
+      expect(inbox.offerAll([1, 2])).toBe(false)
+      let resumed = 0
+      inbox.onRoom(() => resumed++)
+      inbox.fail("exited")
+      expect(resumed).toBe(1)
     }))
 
   it.live("a deadline ends the wait and leaves later items for the next taker", () =>
@@ -51,7 +64,7 @@ describe("Inbox", () => {
       const deadline = new Deadline(20, () => "timed out" as const)
       expect(yield* Effect.either(inbox.take(deadline))).toEqual(Either.left("timed out"))
       deadline.clear()
-      yield* inbox.offerAll(["late"])
+      inbox.offerAll(["late"])
       expect(yield* inbox.take()).toBe("late")
     }))
 
@@ -60,7 +73,7 @@ describe("Inbox", () => {
       const inbox = new Inbox<string, never>(8)
       const first = yield* Effect.fork(inbox.take())
       yield* Effect.yieldNow()
-      yield* inbox.offerAll(["only"])
+      inbox.offerAll(["only"])
       yield* Fiber.interrupt(first)
       expect(yield* inbox.take()).toBe("only")
     }))
