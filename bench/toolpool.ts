@@ -3,9 +3,10 @@
  * Every loop checks each answer, so a fast but wrong pool cannot win.
  */
 import * as Effect from "effect/Effect"
-import { Framing, type ToolPool } from "../src/index.js"
+import type { ToolPool } from "../src/index.js"
 import type * as PoolOptions from "../src/PoolOptions.js"
 import * as Fixture from "./fixture.js"
+import { Framing } from "./library.js"
 import { now } from "./stats.js"
 
 export type Mode = "prompt" | "lines"

@@ -17,6 +17,7 @@ import * as Exit from "effect/Exit"
 import type { State } from "../InstanceStatus.js"
 import type { ResponseTooLarge, TurnTimeout } from "../ToolPoolError.js"
 import { IncompleteInput } from "../ToolPoolError.js"
+import type { Alarm } from "./alarm.js"
 import type { Frame } from "./framing/frame.js"
 import type { Breakage, Incarnation } from "./instance.js"
 import type { TurnLock } from "./turnLock.js"
@@ -28,12 +29,17 @@ export interface ExchangeSlot {
   requests: number
   servedByCurrent: number
   readonly turn: TurnLock
+  /** The deadline timer of the slot's quick turns. */
+  readonly alarm: Alarm
 }
 
 /** What an exchange needs from its pool. @internal */
 export interface ExchangeHooks<S extends ExchangeSlot> {
-  /** The turn's claim on the slot ends (a waiting `submit` may have it); may recycle the instance. */
-  readonly release: (slot: S) => Effect.Effect<void>
+  /**
+   * Ends the turn's claim on the slot now (a waiting `submit` may have it); returns what is left
+   * to do, if anything (recycling the instance).
+   */
+  readonly release: (slot: S) => Effect.Effect<void> | undefined
   /** The tool is left busy with an unanswered input: heal it, holding the lock until then. */
   readonly abandon: (slot: S, inc: Incarnation) => Effect.Effect<void>
   /** Records the outcome and latency of a turn. */
@@ -103,22 +109,24 @@ export const tryExchange = <S extends ExchangeSlot>(
     hooks.measure(interrupted ? "interrupted" : outcome(result), performance.now() - started)
     if (settled) {
       slot.turn.unsafeRelease()
-      return { cleanup: hooks.release(slot), result }
+      const rest = hooks.release(slot)
+      return rest === undefined ? result : Effect.zipRight(rest, result)
     }
-    return { cleanup: Effect.zipRight(hooks.abandon(slot, inc), hooks.release(slot)), result }
+    // The lock stays held: healing releases it.
+    const healing = hooks.abandon(slot, inc)
+    const rest = hooks.release(slot)
+    return Effect.zipRight(rest === undefined ? healing : Effect.zipRight(healing, rest), result)
   }
 
   return Effect.async<string, ExchangeError>((resume) => {
     let over = false
     let unlisten: (() => void) | undefined
-    let timer: ReturnType<typeof setTimeout> | undefined = undefined
     const finish = (frame: Exit.Exit<Frame, Breakage> | undefined) => {
       if (over) return
       over = true
-      clearTimeout(timer)
+      slot.alarm.cancel()
       unlisten?.()
-      const { cleanup, result } = settle(frame, false)
-      resume(Effect.zipRight(cleanup, result))
+      resume(settle(frame, false))
     }
     const onReady = () => {
       unlisten = undefined
@@ -130,13 +138,13 @@ export const tryExchange = <S extends ExchangeSlot>(
     const first = inc.responses.poll()
     if (first !== undefined) return finish(first)
     unlisten = inc.responses.listen(onReady)
-    timer = setTimeout(() => finish(undefined), timeout.millis)
+    slot.alarm.set(timeout.millis, () => finish(undefined))
     return Effect.suspend(() => {
       if (over) return Effect.void
       over = true
-      clearTimeout(timer)
+      slot.alarm.cancel()
       unlisten?.()
-      return settle(undefined, true).cleanup
+      return Effect.asVoid(Effect.exit(settle(undefined, true)))
     })
   })
 }

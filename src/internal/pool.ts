@@ -21,6 +21,7 @@ import { decode } from "../PoolOptions.js"
 import type { Lease, Notification, RestartError, ToolPool } from "../ToolPool.js"
 import type { PoolBusy, SpawnError } from "../ToolPoolError.js"
 import { ConfigError, PoolClosed, UnknownInstance } from "../ToolPoolError.js"
+import { Alarm } from "./alarm.js"
 import * as Instance from "./instance.js"
 import * as Metrics from "./metrics.js"
 import { ByteRing } from "./ring.js"
@@ -95,6 +96,7 @@ export const make = (
           lastExit: null,
           lastError: null,
           turn: new TurnLock(),
+          alarm: new Alarm(),
           lifecycle: Effect.unsafeMakeSemaphore(1),
           driver,
           attempts: 0,

@@ -12,6 +12,7 @@ import type { ExitInfo, State } from "../InstanceStatus.js"
 import type { PoolEvent } from "../PoolEvent.js"
 import type { PoolOptions } from "../PoolOptions.js"
 import type { PoolClosed, UnknownInstance } from "../ToolPoolError.js"
+import type { Alarm } from "./alarm.js"
 import type { Host, Incarnation } from "./instance.js"
 import type * as Metrics from "./metrics.js"
 import type { Router } from "./router.js"
@@ -30,6 +31,8 @@ export interface Slot {
   lastExit: ExitInfo | null
   lastError: string | null
   readonly turn: TurnLock
+  /** The deadline timer of the slot's quick turns (`exchange.ts`). */
+  readonly alarm: Alarm
   readonly lifecycle: Effect.Semaphore
   /** Steps the restart policy's schedule across the slot's restarts. */
   readonly driver: Schedule.ScheduleDriver<Duration.Duration, ExitInfo>

@@ -2,7 +2,7 @@
  * A process's stdin, written straight to the pipe. While fewer than `capacity` writes are still
  * in Node's buffer (not yet handed to the OS), a write goes out at once; beyond that, writers
  * queue in order and go out as the pipe drains. So a tool that reads nothing holds its writers
- * back (`send` back-pressures) and memory stays bounded by `capacity` inputs.
+ * back (`send` back-pressures) and memory stays bounded by `capacity` inputs (plus one).
  * @internal
  */
 import type { Writable } from "node:stream"
@@ -65,6 +65,12 @@ export class Stdin {
   }
 
   private writeNow(bytes: Uint8Array): void {
+    // Into an empty buffer the bytes go straight to the OS (at worst this one write stays in
+    // the buffer, uncounted): no callback to wait for, which saves a tick per turn.
+    if (this.pipe.writableLength === 0) {
+      this.pipe.write(bytes)
+      return
+    }
     this.inFlight++
     this.pipe.write(bytes, this.written)
   }

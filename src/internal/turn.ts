@@ -209,7 +209,7 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
     })
 
   const exchangeHooks: ExchangeHooks<Slot> = {
-    release: (slot) => release(slot),
+    release: (slot) => releaseNow(slot),
     abandon,
     measure: metrics.turn,
     tooLarge
@@ -253,15 +253,20 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
       return check
     })
 
-  /** Ends a turn's claim on the slot and lets a waiting `submit` have it. */
-  const release = (slot: Slot) =>
-    Effect.suspend(() => {
-      slot.pending--
-      router.dispatch()
-      return options.maxRequests !== undefined && slot.servedByCurrent >= options.maxRequests
-        ? recycle(slot)
-        : Effect.void
-    })
+  /**
+   * Ends a turn's claim on the slot at once and lets a waiting `submit` have it; returns the
+   * recycling of the instance when it has served `maxRequests`, else undefined.
+   */
+  const releaseNow = (slot: Slot): Effect.Effect<void> | undefined => {
+    slot.pending--
+    router.dispatch()
+    return options.maxRequests !== undefined && slot.servedByCurrent >= options.maxRequests
+      ? recycle(slot)
+      : undefined
+  }
+
+  /** `releaseNow` as an effect. */
+  const release = (slot: Slot) => Effect.suspend(() => releaseNow(slot) ?? Effect.void)
 
   const request = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
     Effect.withFiberRuntime((fiber) => {

@@ -2,8 +2,7 @@
  * Splits a byte stream into lines, bounded: the line-based framings (lines, ndjson, sentinel,
  * JSON-RPC over ndjson) are built on it.
  *
- * It splits on the byte 0x0A, which never occurs inside a multi-byte UTF-8 sequence, and decodes
- * each line only once it is complete, so a character split across chunks decodes right.
+ * It splits on the byte 0x0A, which never occurs inside a multi-byte UTF-8 sequence.
  * @internal
  */
 import { StringDecoder } from "node:string_decoder"
@@ -25,7 +24,6 @@ export interface LineSplitterOptions {
 }
 
 const NEWLINE = 0x0a
-const CARRIAGE_RETURN = 0x0d
 
 /**
  * Decodes UTF-8 as `TextDecoder("utf-8", { ignoreBOM: true })` does (the same replacement
@@ -55,20 +53,14 @@ export const utf8Decoder = (): Utf8Decoder => new Utf8Decoder()
  */
 export const utf8Bytes = (text: string): Uint8Array => Buffer.from(text, "utf8")
 
-const concat = (parts: ReadonlyArray<Uint8Array>, length: number): Uint8Array => {
-  if (parts.length === 1 && parts[0] !== undefined) return parts[0]
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
+const EMPTY = new Uint8Array(0)
 
 /**
  * Returns the function to call with every chunk, in order; lines are reported through the
- * callbacks. Memory held: at most `maxBytes + 1` bytes of an unfinished line.
+ * callbacks. An unfinished line is decoded chunk by chunk as it comes (a character split
+ * across chunks is held by the decoder until its last byte arrives), so that a long response
+ * is mostly decoded while the tool is still writing it, instead of all at once at its end.
+ * Memory held: the decoded text of at most `maxBytes + 1` bytes of an unfinished line.
  * @internal
  */
 export const makeLineSplitter = (options: LineSplitterOptions): (chunk: Uint8Array) => void => {
@@ -76,38 +68,48 @@ export const makeLineSplitter = (options: LineSplitterOptions): (chunk: Uint8Arr
   // One more byte than the tail asked for: the "\r" that may come before the "\n".
   const keepTail = options.keepTail === undefined || options.keepTail === 0 ? 0 : options.keepTail + 1
   const utf8 = utf8Decoder()
-  let pending: Array<Uint8Array> = []
-  let pendingBytes = 0
+  // The current line: its text decoded so far, its length in bytes, its last `keepTail` bytes.
+  let text = ""
+  let bytes = 0
+  let tail: Uint8Array = EMPTY
   let overflowing = false
-  let tail: Uint8Array = new Uint8Array(0)
 
   const keep = (segment: Uint8Array) => {
-    if (keepTail === 0) return
-    const joined = concat([tail, segment], tail.length + segment.length)
+    if (keepTail === 0 || segment.length === 0) return
+    if (segment.length >= keepTail) {
+      tail = segment.slice(segment.length - keepTail)
+      return
+    }
+    const joined = new Uint8Array(tail.length + segment.length)
+    joined.set(tail)
+    joined.set(segment, tail.length)
     tail = joined.length > keepTail ? joined.slice(joined.length - keepTail) : joined
   }
 
   const endOverflow = (segment: Uint8Array) => {
     keep(segment)
-    const text = utf8.decode(tail)
-    tail = new Uint8Array(0)
+    const end = utf8.decode(tail)
+    tail = EMPTY
     overflowing = false
-    options.onOverflowEnd?.(text.endsWith("\r") ? text.slice(0, -1) : text)
+    options.onOverflowEnd?.(end.endsWith("\r") ? end.slice(0, -1) : end)
   }
 
   const endLine = (segment: Uint8Array) => {
-    const bytes = pendingBytes + segment.length
-    const whole = pending.length === 0 ? segment : concat([...pending, segment], bytes)
-    pending = []
-    pendingBytes = 0
-    const content = whole.length > 0 && whole[whole.length - 1] === CARRIAGE_RETURN ? bytes - 1 : bytes
+    keep(segment)
+    const total = bytes + segment.length
+    // Ending the decoder replaces an unfinished character at the line's end, as decoding the
+    // line whole would.
+    const line = text + utf8.decode(segment, { stream: true }) + utf8.decode()
+    text = ""
+    bytes = 0
+    const content = line.endsWith("\r") ? total - 1 : total
     if (content > maxBytes) {
       onOverflow()
-      tail = new Uint8Array(0)
-      endOverflow(whole.subarray(Math.max(0, whole.length - keepTail)))
+      endOverflow(EMPTY)
       return
     }
-    onLine(utf8.decode(whole), bytes)
+    tail = EMPTY
+    onLine(line, total)
   }
 
   return (chunk) => {
@@ -122,21 +124,17 @@ export const makeLineSplitter = (options: LineSplitterOptions): (chunk: Uint8Arr
     }
     if (start === chunk.length) return
     const rest = chunk.subarray(start)
-    if (overflowing) {
-      keep(rest)
+    keep(rest)
+    if (overflowing) return
+    bytes += rest.length
+    if (bytes > maxBytes + 1) {
+      text = ""
+      bytes = 0
+      utf8.decode()
+      overflowing = true
+      onOverflow()
       return
     }
-    // Kept, not copied: chunks are never written to once pushed (see `Decoder.push`).
-    pending.push(rest)
-    pendingBytes += rest.length
-    if (pendingBytes > maxBytes + 1) {
-      const held = concat(pending, pendingBytes)
-      pending = []
-      pendingBytes = 0
-      overflowing = true
-      tail = new Uint8Array(0)
-      keep(held.subarray(Math.max(0, held.length - keepTail)))
-      onOverflow()
-    }
+    text += utf8.decode(rest, { stream: true })
   }
 }

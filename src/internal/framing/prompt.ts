@@ -79,7 +79,8 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
   const settles = framing.settle !== undefined
   const utf8 = utf8Decoder()
   const ansi = makeAnsiStripper()
-  let parts: Array<string> = []
+  // The turn's text so far; joined with `+`, which V8 keeps as a rope until the text is read.
+  let output = ""
   let bytes = 0
   let skipping = false
   // The last `window` characters seen, kept apart from `parts` so that a match is cheap.
@@ -87,7 +88,7 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
   let candidate: Boundary | undefined
 
   const reset = () => {
-    parts = []
+    output = ""
     bytes = 0
     tail = ""
     candidate = undefined
@@ -108,7 +109,7 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
       reset()
       return kind === "continuation" ? continuation("") : tooLarge
     }
-    const whole = parts.length === 1 && parts[0] !== undefined ? parts[0] : parts.join("")
+    const whole = output
     const over = bytes > maxBytes
     reset()
     let text = trimFinalNewline(whole.slice(0, whole.length - matched))
@@ -127,7 +128,7 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
       tail = tail.length + text.length <= window
         ? tail + text
         : (tail + text.slice(-window)).slice(-window)
-      if (!skipping) parts.push(text)
+      if (!skipping) output += text
     }
     const found = text.length > 0 ? boundary() : undefined
     if (found !== undefined && !settles) {
@@ -137,7 +138,7 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
     if (found !== undefined) candidate = found[0]
     if (!skipping && bytes > maxBytes) {
       skipping = true
-      parts = []
+      output = ""
     }
     return noFrames
   }
