@@ -37,7 +37,10 @@ export class Utf8Decoder {
 
   /** With `stream`, an unfinished character at the end is held for the next call. */
   decode(bytes?: Uint8Array, options?: { readonly stream?: boolean }): string {
-    const buffer = bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    // Output from a pipe is a Buffer already; wrapping it again costs an allocation per chunk.
+    const buffer = bytes === undefined || Buffer.isBuffer(bytes)
+      ? bytes
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     if (options?.stream === true) return buffer === undefined ? "" : this.decoder.write(buffer)
     return buffer === undefined ? this.decoder.end() : this.decoder.end(buffer)
   }
