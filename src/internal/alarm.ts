@@ -8,6 +8,9 @@
  * again for the time left.
  * @internal
  */
+/** Longer than this, Node fires a timer at once. */
+const MAX_TIMER_MILLIS = 2 ** 31 - 1
+
 export class Alarm {
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
   /** When the timer fires (performance.now() time), if it is set. */
@@ -17,6 +20,8 @@ export class Alarm {
 
   /** Calls `onTime` after `millis`, unless `cancel` comes first. Replaces any earlier call. */
   set(millis: number, onTime: () => void): void {
+    // Longer than a timer can wait (an infinite timeout among them): no deadline at all.
+    if (!(millis <= MAX_TIMER_MILLIS)) return this.cancel()
     this.at = performance.now() + millis
     this.onTime = onTime
     if (this.timer === undefined || this.firesAt > this.at) this.arm(millis)
@@ -39,7 +44,7 @@ export class Alarm {
     const onTime = this.onTime
     if (onTime === undefined) return
     const left = this.at - performance.now()
-    if (left > 0) return this.arm(left)
+    if (left > 0) return this.arm(Math.min(left, MAX_TIMER_MILLIS))
     this.onTime = undefined
     onTime()
   }

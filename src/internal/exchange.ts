@@ -40,8 +40,13 @@ export interface ExchangeHooks<S extends ExchangeSlot> {
    * to do, if anything (recycling the instance).
    */
   readonly release: (slot: S) => Effect.Effect<void> | undefined
-  /** The tool is left busy with an unanswered input: heal it, holding the lock until then. */
-  readonly abandon: (slot: S, inc: Incarnation) => Effect.Effect<void>
+  /**
+   * The tool is left busy with an unanswered input: start healing it now (in a fiber of its
+   * own), which holds the lock until the tool is in step again.
+   */
+  readonly abandon: (slot: S, inc: Incarnation) => void
+  /** Undoes a `claim` that led to no turn (the slot is free for others again). */
+  readonly unclaim: (slot: S) => void
   /** Records the outcome and latency of a turn. */
   readonly measure: (outcome: string, millis: number) => void
   /** The error of a response over the size limit. */
@@ -51,74 +56,87 @@ export interface ExchangeHooks<S extends ExchangeSlot> {
 /** @internal */
 export type ExchangeError = Breakage | TurnTimeout | IncompleteInput | ResponseTooLarge
 
+/** A slot reserved for a turn (counted in its `pending`), and the turn's input. @internal */
+export interface Claim<S extends ExchangeSlot> {
+  readonly slot: S
+  readonly inc: Incarnation
+  /** The input's bytes; called once the lock is held (encoding may note the input, for echo). */
+  readonly encode: () => Uint8Array
+  readonly timeout: { readonly millis: number; readonly error: () => TurnTimeout }
+}
+
 /**
- * Takes the slot's lock at once if it is free and the instance can take the input now;
- * otherwise returns undefined and the caller takes the general path. The caller has counted
- * the turn in the slot's `pending`; `release` uncounts it when the turn ends.
+ * One turn as a single `Effect.async`. Everything happens inside its registration, so that an
+ * interruption before it starts leaves nothing behind: `claim` reserves a slot (or says no), the
+ * lock is taken if it is free, the input is written if stdin has room. If any of that cannot be
+ * done at once, the reservation is undone and the turn continues as `general()`.
  * @internal
  */
-export const tryExchange = <S extends ExchangeSlot>(
-  slot: S,
-  inc: Incarnation,
-  bytes: Uint8Array,
-  timeout: { readonly millis: number; readonly error: () => TurnTimeout },
-  hooks: ExchangeHooks<S>
-): Effect.Effect<string, ExchangeError> | undefined => {
-  if (slot.state !== "ready" || inc.owed > 0 || inc.broken !== undefined || inc.writeFailed !== undefined) {
-    return undefined
-  }
-  if (!slot.turn.tryTake()) return undefined
-  // Output that came between turns is in the transcript; it is not this turn's answer.
-  inc.responses.clear()
-  if (!inc.stdin.tryWrite(bytes)) {
-    // stdin's pipe is full (or ending): the general path waits for room under the deadline
-    slot.turn.unsafeRelease()
-    return undefined
-  }
-  slot.state = "busy"
-  const started = performance.now()
-
-  /**
-   * What ends the turn, given its response (none if the deadline passed or the caller left):
-   * the slot's bookkeeping and the turn's result.
-   */
-  const settle = (frame: Exit.Exit<Frame, Breakage> | undefined, interrupted: boolean) => {
-    if (slot.state === "busy") slot.state = "ready"
-    let result: Exit.Exit<string, ExchangeError>
-    // Whether the tool is done with this turn's input; if not, it must be healed first.
-    let settled = true
-    if (frame === undefined) {
-      result = Exit.fail(timeout.error())
-      settled = inc.broken !== undefined
-    } else if (Exit.isFailure(frame)) {
-      result = Exit.failCause(frame.cause)
-    } else {
-      const response = frame.value
-      slot.requests++
-      slot.servedByCurrent++
-      if (response._tag === "Response") {
-        result = Exit.succeed(response.text)
-      } else if (response._tag === "Continuation") {
-        // The tool waits for the rest of an open block: no answer, so heal as if abandoned.
-        result = Exit.fail(new IncompleteInput({ instance: slot.id, output: response.text }))
-        settled = false
-      } else {
-        result = Exit.fail(hooks.tooLarge(slot, inc))
-      }
+export const exchange = <S extends ExchangeSlot, A, E>(
+  claim: () => Claim<S> | undefined,
+  hooks: ExchangeHooks<S>,
+  done: (slot: S, text: string) => A,
+  general: () => Effect.Effect<A, E>
+): Effect.Effect<A, E | ExchangeError> =>
+  Effect.async<A, E | ExchangeError>((resume) => {
+    const claimed = claim()
+    if (claimed === undefined) return resume(general())
+    const { encode, inc, slot, timeout } = claimed
+    const ready = slot.state === "ready" && inc.owed === 0 && inc.broken === undefined &&
+      inc.writeFailed === undefined
+    if (!ready || !slot.turn.tryTake()) {
+      hooks.unclaim(slot)
+      return resume(general())
     }
-    hooks.measure(interrupted ? "interrupted" : outcome(result), performance.now() - started)
-    if (settled) {
+    // Output that came between turns is in the transcript; it is not this turn's answer.
+    inc.responses.clear()
+    if (!inc.stdin.tryWrite(encode())) {
+      // stdin's pipe is full (or ending): the general path waits for room under the deadline
       slot.turn.unsafeRelease()
-      const rest = hooks.release(slot)
-      return rest === undefined ? result : Effect.zipRight(rest, result)
+      hooks.unclaim(slot)
+      return resume(general())
     }
-    // The lock stays held: healing releases it.
-    const healing = hooks.abandon(slot, inc)
-    const rest = hooks.release(slot)
-    return Effect.zipRight(rest === undefined ? healing : Effect.zipRight(healing, rest), result)
-  }
+    slot.state = "busy"
+    const started = performance.now()
 
-  return Effect.async<string, ExchangeError>((resume) => {
+    /**
+     * Ends the turn, given its response (none if the deadline passed or the caller left): the
+     * slot's bookkeeping, all done here and now (a caller interrupted after this still leaves
+     * the slot in order), and the turn's result.
+     */
+    const settle = (frame: Exit.Exit<Frame, Breakage> | undefined, interrupted: boolean) => {
+      if (slot.state === "busy") slot.state = "ready"
+      let result: Exit.Exit<string, ExchangeError>
+      // Whether the tool is done with this turn's input; if not, it must be healed first.
+      let settled = true
+      if (frame === undefined) {
+        result = Exit.fail(timeout.error())
+        settled = inc.broken !== undefined
+      } else if (Exit.isFailure(frame)) {
+        result = Exit.failCause(frame.cause)
+      } else {
+        const response = frame.value
+        slot.requests++
+        slot.servedByCurrent++
+        if (response._tag === "Response") {
+          result = Exit.succeed(response.text)
+        } else if (response._tag === "Continuation") {
+          // The tool waits for the rest of an open block: no answer, so heal as if abandoned.
+          result = Exit.fail(new IncompleteInput({ instance: slot.id, output: response.text }))
+          settled = inc.broken !== undefined
+        } else {
+          result = Exit.fail(hooks.tooLarge(slot, inc))
+        }
+      }
+      hooks.measure(interrupted ? "interrupted" : outcome(result), performance.now() - started)
+      // The lock passes to the healing if the tool is still busy with the input.
+      if (settled) slot.turn.unsafeRelease()
+      else hooks.abandon(slot, inc)
+      const rest = hooks.release(slot)
+      const value = Exit.map(result, (text) => done(slot, text))
+      return rest === undefined ? value : Effect.zipRight(rest, value)
+    }
+
     let over = false
     let unlisten: (() => void) | undefined
     const finish = (frame: Exit.Exit<Frame, Breakage> | undefined) => {
@@ -147,7 +165,6 @@ export const tryExchange = <S extends ExchangeSlot>(
       return Effect.asVoid(Effect.exit(settle(undefined, true)))
     })
   })
-}
 
 const outcome = (exit: Exit.Exit<string, ExchangeError>): string =>
   Exit.isSuccess(exit) ? "ok" : exit.cause._tag === "Fail" ? exit.cause.error._tag : "defect"

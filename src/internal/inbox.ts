@@ -21,8 +21,8 @@ export class Inbox<A, E> {
   private failure: E | undefined
   /** Wake the fibers waiting for an item, first come first served. */
   private takers: Array<() => void> = []
-  /** Wakes the producer waiting for room, if it waits. */
-  private producer: (() => void) | undefined
+  /** Wake the producers waiting for room (the tool's stdout, and its stderr when merged). */
+  private producers: Array<() => void> = []
 
   constructor(readonly capacity: number) {}
 
@@ -51,7 +51,7 @@ export class Inbox<A, E> {
 
   /** Calls `resume` once, when the unread items are back within capacity or the inbox failed. */
   onRoom(resume: () => void): void {
-    this.producer = resume
+    this.producers.push(resume)
     this.wakeProducer()
   }
 
@@ -117,9 +117,7 @@ export class Inbox<A, E> {
   }
 
   private wakeProducer(): void {
-    if (this.producer === undefined || (this.size > this.capacity && this.failure === undefined)) return
-    const producer = this.producer
-    this.producer = undefined
-    producer()
+    if (this.producers.length === 0 || (this.size > this.capacity && this.failure === undefined)) return
+    for (const producer of this.producers.splice(0)) producer()
   }
 }

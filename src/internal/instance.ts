@@ -168,18 +168,27 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
       // Output feeds the decoder; a silence timer, when the framing has one, flushes it.
       const activity = codec.flushAfter === undefined ? undefined : yield* Queue.sliding<void>(1)
       // Decoding is synchronous, one 'data' event at a time. When too many responses are
-      // unread, the pipe is paused until a turn takes some (the tool then blocks on its output).
-      const onOutput = (pipe: Readable, isStderr: boolean) => (bytes: Uint8Array) => {
+      // unread, the output is paused until a turn takes some (the tool then blocks on its
+      // output): stdout, and stderr with it when it is merged, so that the two stay in order.
+      const decoded: ReadonlyArray<Readable> = codec.mergeStderr ? [io.stdout, io.stderr] : [io.stdout]
+      let paused = false
+      const pause = () => {
+        if (paused) return
+        paused = true
+        for (const pipe of decoded) pipe.pause()
+        inc.responses.onRoom(() => {
+          paused = false
+          for (const pipe of decoded) pipe.resume()
+        })
+      }
+      const onOutput = (isStderr: boolean) => (bytes: Uint8Array) => {
         if (isStderr) host.stderr.push(bytes)
         host.transcript.push(bytes)
         if (isStderr && !codec.mergeStderr) return
         inc.lastOutputAt = Date.now()
         activity?.unsafeOffer(undefined)
         const frames = codec.decoder.push(bytes)
-        if (frames.length > 0 && !route(host, inc, frames, run)) {
-          pipe.pause()
-          inc.responses.onRoom(() => pipe.resume())
-        }
+        if (frames.length > 0 && !route(host, inc, frames, run)) pause()
       }
       // The watcher lets the last output arrive after the exit: both pipes closed.
       const outputsClosed = yield* Deferred.make<void>()
@@ -187,8 +196,8 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
       const onClose = () => {
         if (--open === 0) Deferred.unsafeDone(outputsClosed, Effect.void)
       }
-      io.stdout.on("data", onOutput(io.stdout, false)).on("close", onClose)
-      io.stderr.on("data", onOutput(io.stderr, true)).on("close", onClose)
+      io.stdout.on("data", onOutput(false)).on("close", onClose)
+      io.stderr.on("data", onOutput(true)).on("close", onClose)
       if (activity !== undefined && codec.flushAfter !== undefined) {
         yield* flushOnSilence(host, inc, activity, codec.flushAfter, run).pipe(restore, Effect.forkIn(scope))
       }
@@ -439,8 +448,8 @@ export const write = <T = never>(
     if (failed !== undefined) return Effect.fail(failed)
     if (inc.stdin.tryWrite(bytes)) return Effect.void
     // Refused once stdin ended: the instance is stopping or broke, and says which when it has.
-    const refused = Effect.flatMap(Deferred.await(inc.broke), () => Effect.void)
-    return wait<void, Breakage, T>(deadline, (wake) =>
+    const refused = bound(deadline, Effect.flatMap(Deferred.await(inc.broke), () => Effect.void))
+    return wait<void, Breakage | T, T>(deadline, (wake) =>
       inc.stdin.enqueue(bytes, (written) => wake(written ? Effect.void : refused)))
   })
 

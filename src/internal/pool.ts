@@ -65,7 +65,8 @@ export const make = (
           : Effect.succeed(slot)
       })
 
-    const pool: PoolCore = { options, slots, router, metrics, scope: poolScope, emit, slotOf, closed: false }
+    const runtime = yield* Effect.runtime<never>()
+    const pool: PoolCore = { options, slots, router, metrics, scope: poolScope, runtime, emit, slotOf, closed: false }
     const supervisor = yield* makeSupervisor(pool)
     const { countRestart, probeAll, recycleOld, spawnInto, stopSlot, supervisors } = supervisor
     const { call, read, release, request, send, submit } = makeTurns(pool, supervisor)

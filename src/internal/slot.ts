@@ -6,6 +6,7 @@
  */
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { ExitInfo, State } from "../InstanceStatus.js"
@@ -61,6 +62,8 @@ export interface PoolCore {
   readonly metrics: ReturnType<typeof Metrics.forPool>
   /** The pool's own scope: fibers that outlive the effect that started them run in it. */
   readonly scope: Scope.Scope
+  /** Runs fibers started from callbacks (the healing of an abandoned quick turn). */
+  readonly runtime: Runtime.Runtime<never>
   /** Publishes a lifecycle event (and updates the instance-state gauges). */
   readonly emit: (event: PoolEvent) => Effect.Effect<boolean>
   /** The slot with this id, unless there is none or the pool is closed. */

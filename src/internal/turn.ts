@@ -11,6 +11,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
+import * as Runtime from "effect/Runtime"
 import * as Tracer from "effect/Tracer"
 import type { SendError, SubmitError, SubmitOptions, Submitted, TurnError, TurnOptions } from "../ToolPool.js"
 import type { SpawnError } from "../ToolPoolError.js"
@@ -24,8 +25,8 @@ import {
 } from "../ToolPoolError.js"
 import type { Deadline } from "./deadline.js"
 import { bound, liveClock, withDeadline } from "./deadline.js"
-import type { ExchangeHooks } from "./exchange.js"
-import { tryExchange } from "./exchange.js"
+import type { Claim, ExchangeHooks } from "./exchange.js"
+import { exchange } from "./exchange.js"
 import type { Frame } from "./framing/frame.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
@@ -196,47 +197,52 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
       })
     )
 
-  /** The tool was left busy with a turn's input: heal it in the background, holding the lock. */
-  const abandon = (slot: Slot, inc: Incarnation): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      inc.owed++
-      slot.pending++
-      return heal(slot, inc).pipe(
-        Effect.ensuring(slot.turn.release.pipe(Effect.zipRight(release(slot)))),
-        Effect.forkDaemon,
-        Effect.asVoid
-      )
-    })
+  /**
+   * The tool was left busy with a turn's input: heal it in a fiber of its own (started now, so
+   * that no interruption of the caller can skip it), holding the lock until it is done.
+   */
+  const abandonNow = (slot: Slot, inc: Incarnation): void => {
+    inc.owed++
+    slot.pending++
+    Runtime.runFork(pool.runtime)(
+      heal(slot, inc).pipe(Effect.ensuring(slot.turn.release.pipe(Effect.zipRight(release(slot)))))
+    )
+  }
+  const abandon = (slot: Slot, inc: Incarnation): Effect.Effect<void> => Effect.sync(() => abandonNow(slot, inc))
 
   const exchangeHooks: ExchangeHooks<Slot> = {
     release: (slot) => releaseNow(slot),
-    abandon,
+    unclaim: (slot) => {
+      slot.pending--
+      router.dispatch()
+    },
+    abandon: abandonNow,
     measure: metrics.turn,
     tooLarge
   }
 
   /**
-   * The turn as one exchange (`exchange.ts`) when nothing calls for the general path: the
-   * instance ready and free, no JSON-RPC, no inactivity timeout, no tracer recording spans,
-   * the live clock. Undefined otherwise; the caller then counts the slot in `pending`.
+   * Whether a turn may be one exchange (`exchange.ts`): no inactivity timeout, no tracer
+   * recording spans, the live clock. (The instance itself is checked when the turn starts.)
    */
-  const quickTurn = (
-    fiber: Fiber.RuntimeFiber<unknown, unknown>,
-    slot: Slot,
-    input: string,
-    turn: TurnOptions | undefined
-  ): Effect.Effect<string, TurnError> | undefined => {
+  const quickAllowed = (fiber: Fiber.RuntimeFiber<unknown, unknown>, turn: TurnOptions | undefined): boolean =>
+    inactivityOf(turn) === undefined && fiber.currentTracer === nativeTracer &&
+    Context.get(fiber.currentDefaultServices, Clock.Clock) === liveClock
+
+  /** The exchange's claim on a reserved slot, unless its instance needs the general path (JSON-RPC). */
+  const claimOn = (slot: Slot, input: string, turn: TurnOptions | undefined): Claim<Slot> | undefined => {
     const inc = slot.current
-    if (
-      inc === undefined || inc.codec.rpc !== undefined || inactivityOf(turn) !== undefined ||
-      fiber.currentTracer !== nativeTracer ||
-      Context.get(fiber.currentDefaultServices, Clock.Clock) !== liveClock
-    ) return undefined
+    if (inc === undefined || inc.codec.rpc !== undefined) return undefined
     const duration = turn?.timeout === undefined ? options.turnTimeout : Duration.decode(turn.timeout)
-    return tryExchange(slot, inc, inc.codec.encode(input), {
-      millis: Duration.toMillis(duration),
-      error: () => new TurnTimeout({ instance: slot.id, pid: inc.pid, timeout: duration, kind: "deadline" })
-    }, exchangeHooks)
+    return {
+      slot,
+      inc,
+      encode: () => inc.codec.encode(input),
+      timeout: {
+        millis: Duration.toMillis(duration),
+        error: () => new TurnTimeout({ instance: slot.id, pid: inc.pid, timeout: duration, kind: "deadline" })
+      }
+    }
   }
 
   /** Fails once the tool has written nothing for `inactivity` (the turn's start counts as output). */
@@ -269,13 +275,21 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
   const release = (slot: Slot) => Effect.suspend(() => releaseNow(slot) ?? Effect.void)
 
   const request = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
-    Effect.withFiberRuntime((fiber) => {
-      const slot = pool.closed || !Number.isInteger(id) ? undefined : pool.slots[id]
-      const quick = slot === undefined ? undefined : quickTurn(fiber, slot, input, turn)
-      if (slot === undefined || quick === undefined) return generalRequest(id, input, turn)
-      slot.pending++
-      return quick
-    })
+    Effect.withFiberRuntime((fiber) =>
+      quickAllowed(fiber, turn)
+        ? exchange(
+          () => {
+            const slot = pool.closed || !Number.isInteger(id) ? undefined : pool.slots[id]
+            const claim = slot === undefined ? undefined : claimOn(slot, input, turn)
+            if (claim !== undefined) claim.slot.pending++
+            return claim
+          },
+          exchangeHooks,
+          (_slot, output) => output,
+          () => generalRequest(id, input, turn)
+        )
+        : generalRequest(id, input, turn)
+    )
 
   const generalRequest = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
     Effect.flatMap(slotOf(id), (slot) =>
@@ -329,24 +343,33 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
       )
     )
 
+  const generalSubmit = (input: string, submit: SubmitOptions | undefined): Effect.Effect<Submitted, SubmitError> =>
+    Effect.suspend(() => {
+      if (pool.closed) return Effect.fail(new PoolClosed())
+      const acquireTimeout = submit?.acquireTimeout === undefined
+        ? options.acquireTimeout
+        : Duration.decode(submit.acquireTimeout)
+      return Effect.flatMap(router.acquire(submit?.key, acquireTimeout), (slot) => submitOn(slot, input, submit))
+    }).pipe(measured)
+
   const submitOnce = (input: string, submit: SubmitOptions | undefined): Effect.Effect<Submitted, SubmitError> =>
-    Effect.withFiberRuntime((fiber) => {
-      // An idle instance at once, and nothing unusual: the turn is one exchange.
-      const slot = pool.closed ? undefined : router.tryAcquire(submit?.key)
-      if (slot !== undefined) {
-        const quick = quickTurn(fiber, slot, input, submit)
-        return quick === undefined
-          ? measured(submitOn(slot, input, submit))
-          : Effect.map(quick, (output): Submitted => ({ instance: slot.id, output }))
-      }
-      return Effect.suspend(() => {
-        if (pool.closed) return Effect.fail(new PoolClosed())
-        const acquireTimeout = submit?.acquireTimeout === undefined
-          ? options.acquireTimeout
-          : Duration.decode(submit.acquireTimeout)
-        return Effect.flatMap(router.acquire(submit?.key, acquireTimeout), (slot) => submitOn(slot, input, submit))
-      }).pipe(measured)
-    })
+    Effect.withFiberRuntime((fiber) =>
+      quickAllowed(fiber, submit)
+        ? exchange(
+          () => {
+            // An idle instance at once, and nothing unusual: the turn is one exchange.
+            const slot = pool.closed ? undefined : router.tryAcquire(submit?.key)
+            if (slot === undefined) return undefined
+            const claim = claimOn(slot, input, submit)
+            if (claim === undefined) exchangeHooks.unclaim(slot)
+            return claim
+          },
+          exchangeHooks,
+          (slot, output): Submitted => ({ instance: slot.id, output }),
+          () => generalSubmit(input, submit)
+        )
+        : generalSubmit(input, submit)
+    )
 
   const submit = (input: string, submit?: SubmitOptions): Effect.Effect<Submitted, SubmitError> =>
     submit?.retry === undefined

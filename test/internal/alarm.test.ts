@@ -46,3 +46,19 @@ describe("Alarm", () => {
     alarm.cancel()
   })
 })
+
+describe("Alarm, beyond what a timer can wait", () => {
+  it("an infinite or overlong deadline sets no timer, so nothing spins or warns", async () => {
+    const warnings: Array<string> = []
+    const onWarning = (warning: Error) => warnings.push(warning.name)
+    process.on("warning", onWarning)
+    const alarm = new Alarm()
+    let fired = 0
+    alarm.set(Number.POSITIVE_INFINITY, () => fired++)
+    alarm.set(2 ** 40, () => fired++)
+    await sleep(50)
+    process.off("warning", onWarning)
+    expect(fired).toBe(0)
+    expect(warnings).toEqual([])
+  })
+})

@@ -48,6 +48,17 @@ describe("Inbox", () => {
       expect(resumed).toBe(1)
     }))
 
+  it.effect("every paused producer is resumed, not only the last to pause", () =>
+    Effect.gen(function*() {
+      const inbox = new Inbox<number, never>(1)
+      expect(inbox.offerAll([1, 2])).toBe(false)
+      const resumed: Array<string> = []
+      inbox.onRoom(() => resumed.push("stdout"))
+      inbox.onRoom(() => resumed.push("stderr"))
+      expect(yield* inbox.take()).toBe(1)
+      expect(resumed).toEqual(["stdout", "stderr"])
+    }))
+
   it.effect("a paused producer is resumed when the inbox fails", () =>
     Effect.sync(() => {
       const inbox = new Inbox<number, string>(1)

@@ -1,0 +1,102 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import { PassThrough } from "node:stream"
+import { Alarm } from "../../src/internal/alarm.js"
+import type { Claim, ExchangeHooks, ExchangeSlot } from "../../src/internal/exchange.js"
+import { exchange } from "../../src/internal/exchange.js"
+import type { Frame } from "../../src/internal/framing/frame.js"
+import { continuation, response } from "../../src/internal/framing/frame.js"
+import { Inbox } from "../../src/internal/inbox.js"
+import type { Breakage, Incarnation } from "../../src/internal/instance.js"
+import { Stdin } from "../../src/internal/stdin.js"
+import { TurnLock } from "../../src/internal/turnLock.js"
+import { ResponseTooLarge, TurnTimeout } from "../../src/ToolPoolError.js"
+
+const tick = () => new Promise((resolve) => setImmediate(resolve))
+
+/** One slot and the parts of an incarnation an exchange touches; `log` records the hooks' calls. */
+const setup = () => {
+  const slot: ExchangeSlot = {
+    id: 0,
+    state: "ready",
+    requests: 0,
+    servedByCurrent: 0,
+    turn: new TurnLock(),
+    alarm: new Alarm()
+  }
+  const responses = new Inbox<Frame, Breakage>(16)
+  const inc = {
+    pid: 1,
+    owed: 0,
+    broken: undefined,
+    writeFailed: undefined,
+    responses,
+    stdin: new Stdin(new PassThrough(), 4)
+  } as unknown as Incarnation
+  const log: Array<string> = []
+  const hooks: ExchangeHooks<ExchangeSlot> = {
+    release: () => {
+      log.push("release")
+      return undefined
+    },
+    unclaim: () => log.push("unclaim"),
+    abandon: () => log.push("abandon"),
+    measure: (outcome) => log.push(`measure:${outcome}`),
+    tooLarge: () => new ResponseTooLarge({ instance: 0, pid: 1, limit: 1 })
+  }
+  const claim: Claim<ExchangeSlot> = {
+    slot,
+    inc,
+    encode: () => Buffer.from("x\n"),
+    timeout: {
+      millis: 5000,
+      error: () => new TurnTimeout({ instance: 0, pid: 1, timeout: Duration.seconds(5), kind: "deadline" })
+    }
+  }
+  const turn = exchange(() => claim, hooks, (_slot, text) => text, () => Effect.succeed("general"))
+  return { slot, responses, log, turn }
+}
+
+describe("exchange", () => {
+  it("a response ends the turn: the lock is free and the claim released", async () => {
+    const { log, responses, slot, turn } = setup()
+    const fiber = Effect.runFork(turn)
+    await tick()
+    expect(slot.state).toBe("busy")
+    responses.offerAll([response("hi")])
+    expect(await Effect.runPromise(Fiber.join(fiber))).toBe("hi")
+    expect(log).toEqual(["measure:ok", "release"])
+    expect(slot.turn.tryTake()).toBe(true)
+  })
+
+  it("a busy lock sends the turn down the general path, and the claim is undone", async () => {
+    const { log, slot, turn } = setup()
+    slot.turn.tryTake()
+    expect(await Effect.runPromise(turn)).toBe("general")
+    expect(log).toEqual(["unclaim"])
+  })
+
+  it("a caller interrupted as an unfinished answer arrives still leaves the instance to be healed", async () => {
+    const { log, responses, turn } = setup()
+    const fiber = Effect.runFork(turn)
+    await tick()
+    // the continuation prompt arrives and, in the same tick, the caller is interrupted
+    responses.offerAll([continuation("... ")])
+    fiber.unsafeInterruptAsFork(FiberId.none)
+    await Effect.runPromise(Fiber.await(fiber))
+    expect(log).toContain("abandon")
+  })
+
+  it("an interrupted turn whose input went out is healed, and the lock stays with the healing", async () => {
+    const { log, slot, turn } = setup()
+    const fiber = Effect.runFork(turn)
+    await tick()
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(log).toEqual(["measure:interrupted", "abandon", "release"])
+    expect(slot.turn.tryTake()).toBe(false)
+    expect(slot.state).toBe("ready")
+  })
+})
