@@ -19,13 +19,13 @@ import type { PoolEvent } from "../PoolEvent.js"
 import type { Input } from "../PoolOptions.js"
 import { decode } from "../PoolOptions.js"
 import type { Lease, Notification, RestartError, ToolPool } from "../ToolPool.js"
-import type { PoolBusy, SpawnError } from "../ToolPoolError.js"
-import { ConfigError, PoolClosed, UnknownInstance } from "../ToolPoolError.js"
+import type { PoolBusy, SpawnError, UnknownInstance } from "../ToolPoolError.js"
+import { ConfigError, PoolClosed } from "../ToolPoolError.js"
 import { Alarm } from "./alarm.js"
 import * as Instance from "./instance.js"
 import * as Metrics from "./metrics.js"
 import { ByteRing } from "./ring.js"
-import { makeRouter } from "./router.js"
+import { lookup, makeRouter } from "./router.js"
 import type { PoolCore, Slot } from "./slot.js"
 import { makeSupervisor } from "./supervisor.js"
 import { makeTurns } from "./turn.js"
@@ -57,13 +57,7 @@ export const make = (
     const router = makeRouter(slots, options.maxQueue, metrics.queue)
 
     const slotOf = (id: number): Effect.Effect<Slot, UnknownInstance | PoolClosed> =>
-      Effect.suspend((): Effect.Effect<Slot, UnknownInstance | PoolClosed> => {
-        if (pool.closed) return Effect.fail(new PoolClosed())
-        const slot = Number.isInteger(id) ? slots[id] : undefined
-        return slot === undefined
-          ? Effect.fail(new UnknownInstance({ instance: id, instances: slots.length }))
-          : Effect.succeed(slot)
-      })
+      lookup(slots, () => pool.closed, id)
 
     const runtime = yield* Effect.runtime<never>()
     const pool: PoolCore = { options, slots, router, metrics, scope: poolScope, runtime, emit, slotOf, closed: false }

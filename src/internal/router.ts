@@ -10,7 +10,7 @@ import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
-import { PoolBusy } from "../ToolPoolError.js"
+import { PoolBusy, PoolClosed, UnknownInstance } from "../ToolPoolError.js"
 
 /** What the router needs to see of an instance slot. @internal */
 export interface Routable {
@@ -154,3 +154,21 @@ export const makeRouter = <S extends Routable>(
 
   return { acquire, tryAcquire, dispatch, queued: () => waiters.length }
 }
+
+/**
+ * The slot with this id, for the operations that name one: `UnknownInstance` for an id out of
+ * range (or not an integer), `PoolClosed` once the pool is shut down.
+ * @internal
+ */
+export const lookup = <S>(
+  slots: ReadonlyArray<S>,
+  closed: () => boolean,
+  id: number
+): Effect.Effect<S, UnknownInstance | PoolClosed> =>
+  Effect.suspend((): Effect.Effect<S, UnknownInstance | PoolClosed> => {
+    if (closed()) return Effect.fail(new PoolClosed())
+    const slot = Number.isInteger(id) ? slots[id] : undefined
+    return slot === undefined
+      ? Effect.fail(new UnknownInstance({ instance: id, instances: slots.length }))
+      : Effect.succeed(slot)
+  })

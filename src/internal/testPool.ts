@@ -37,11 +37,11 @@ import type {
   TurnError,
   TurnOptions
 } from "../ToolPool.js"
-import type { PoolBusy } from "../ToolPoolError.js"
-import { ConfigError, InstanceNotRunning, PoolClosed, TurnTimeout, UnknownInstance } from "../ToolPoolError.js"
+import type { PoolBusy, UnknownInstance } from "../ToolPoolError.js"
+import { ConfigError, InstanceNotRunning, PoolClosed, TurnTimeout } from "../ToolPoolError.js"
 import type { Options } from "../ToolPoolTest.js"
 import * as Metrics from "./metrics.js"
-import { makeRouter } from "./router.js"
+import { lookup, makeRouter } from "./router.js"
 import type { Incarnation, Slot, TestCore } from "./testInstance.js"
 import { isAlive, makeInstances, toEffect } from "./testInstance.js"
 
@@ -96,13 +96,7 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
     const { answer, countRestart, spawn, stop, supervisors } = yield* makeInstances(pool, { latency, respond, script })
 
     const slotOf = (id: number): Effect.Effect<Slot, UnknownInstance | PoolClosed> =>
-      Effect.suspend((): Effect.Effect<Slot, UnknownInstance | PoolClosed> => {
-        if (pool.closed) return Effect.fail(new PoolClosed())
-        const slot = Number.isInteger(id) ? slots[id] : undefined
-        return slot === undefined
-          ? Effect.fail(new UnknownInstance({ instance: id, instances: slots.length }))
-          : Effect.succeed(slot)
-      })
+      lookup(slots, () => pool.closed, id)
 
     const serving = (slot: Slot): Effect.Effect<Incarnation, InstanceNotRunning> =>
       Effect.suspend(() =>
