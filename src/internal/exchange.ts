@@ -20,6 +20,7 @@ import { IncompleteInput } from "../ToolPoolError.js"
 import type { Alarm } from "./alarm.js"
 import type { Frame } from "./framing/frame.js"
 import type { Breakage, Incarnation } from "./instance.js"
+import { outcomeOf } from "./metrics.js"
 import type { TurnLock } from "./turnLock.js"
 
 /** What an exchange sees of an instance slot. @internal */
@@ -128,7 +129,7 @@ export const exchange = <S extends ExchangeSlot, A, E>(
           result = Exit.fail(hooks.tooLarge(slot, inc))
         }
       }
-      hooks.measure(interrupted ? "interrupted" : outcome(result), performance.now() - started)
+      hooks.measure(interrupted ? "interrupted" : outcomeOf(result), performance.now() - started)
       // The lock passes to the healing if the tool is still busy with the input.
       if (settled) slot.turn.unsafeRelease()
       else hooks.abandon(slot, inc)
@@ -165,6 +166,3 @@ export const exchange = <S extends ExchangeSlot, A, E>(
       return Effect.asVoid(Effect.exit(settle(undefined, true)))
     })
   })
-
-const outcome = (exit: Exit.Exit<string, ExchangeError>): string =>
-  Exit.isSuccess(exit) ? "ok" : exit.cause._tag === "Fail" ? exit.cause.error._tag : "defect"

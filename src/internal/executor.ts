@@ -4,7 +4,8 @@
  * `Process` value), and it also hands the instance the pipes themselves (`pipesOf`).
  *
  * Why not the platform's executor: its pipes are a `Stream` and a `Sink`, and every message
- * through them runs a channel and a fiber of its own. Measured on this kind of machine, writing
+ * through them runs a channel and a fiber of its own. Measured in-process while this was written
+ * (bench/README.md says how far to trust such figures), writing
  * one line through the `Sink` cost about 45 us of CPU and reading one chunk about 15 us, against
  * a few microseconds for the whole exchange in plain Node; and the two reader fibers and the
  * feeder held most of an idle instance's heap. With the pipes, the instance reads with a 'data'

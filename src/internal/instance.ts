@@ -235,7 +235,6 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
                 stderrTail: host.stderr.text()
               })
             )
-            inc.stdin.abort()
           })
         ),
         restore,
