@@ -1,5 +1,5 @@
 import type { Decoder } from "./frame.js"
-import { makeCollector, response, stripCarriageReturn, tooLarge } from "./frame.js"
+import { makeCollector, response, tooLarge } from "./frame.js"
 import { makeLineSplitter } from "./lineSplitter.js"
 
 /**
@@ -11,7 +11,8 @@ export const makeLinesDecoder = (maxBytes: number): Decoder => {
   const frames = makeCollector()
   const split = makeLineSplitter({
     maxBytes,
-    onLine: (line) => frames.emit(response(stripCarriageReturn(line))),
+    dropCarriageReturn: true,
+    onLine: (line) => frames.emit(response(line)),
     onOverflow: () => {},
     // reported where the line ends, so the next line is the next frame
     onOverflowEnd: () => frames.emit(tooLarge)

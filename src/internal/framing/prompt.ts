@@ -79,8 +79,11 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
   const settles = framing.settle !== undefined
   const utf8 = utf8Decoder()
   const ansi = makeAnsiStripper()
-  // The turn's text so far; joined with `+`, which V8 keeps as a rope until the text is read.
+  // The turn's text so far, less its latest piece; joined with `+`, which V8 keeps as a rope
+  // until the text is read. The prompt is cut from the latest piece, so that the response is
+  // not read whole here (slicing a joined string first copies it into one piece).
   let output = ""
+  let latest = ""
   let bytes = 0
   let skipping = false
   // The last `window` characters seen, kept apart from `parts` so that a match is cheap.
@@ -89,6 +92,7 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
 
   const reset = () => {
     output = ""
+    latest = ""
     bytes = 0
     tail = ""
     candidate = undefined
@@ -101,6 +105,18 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
     return more === null || more === undefined ? undefined : ["continuation", more[0].length]
   }
 
+  /** The output less the `matched` prompt and the line break before it. */
+  const withoutEnd = (matched: number): string => {
+    const before = tail.slice(0, tail.length - matched)
+    // The line break is seen in the tail unless the prompt filled it.
+    if (before.length >= 2 || before.length === output.length + latest.length - matched) {
+      const cut = matched + (before.endsWith("\r\n") ? 2 : before.endsWith("\n") ? 1 : 0)
+      if (cut <= latest.length) return output + latest.slice(0, latest.length - cut)
+    }
+    const whole = output + latest
+    return trimFinalNewline(whole.slice(0, whole.length - matched))
+  }
+
   const finish = (kind: Boundary, matched: number): Frame | undefined => {
     if (skipping) {
       // The oversized response ends here: report it now, so that the turn that gets the
@@ -109,10 +125,9 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
       reset()
       return kind === "continuation" ? continuation("") : tooLarge
     }
-    const whole = output
     const over = bytes > maxBytes
+    let text = withoutEnd(matched)
     reset()
-    let text = trimFinalNewline(whole.slice(0, whole.length - matched))
     if (framing.stripEcho && echo.lastInput !== undefined) text = stripEcho(text, echo.lastInput)
     echo.lastInput = undefined
     // Being stuck at a continuation prompt matters more than the size: the text is what goes.
@@ -128,7 +143,10 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
       tail = tail.length + text.length <= window
         ? tail + text
         : (tail + text.slice(-window)).slice(-window)
-      if (!skipping) output += text
+      if (!skipping) {
+        output += latest
+        latest = text
+      }
     }
     const found = text.length > 0 ? boundary() : undefined
     if (found !== undefined && !settles) {
@@ -139,6 +157,7 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
     if (!skipping && bytes > maxBytes) {
       skipping = true
       output = ""
+      latest = ""
     }
     return noFrames
   }

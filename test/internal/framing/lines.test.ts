@@ -69,4 +69,17 @@ describe("lines framing", () => {
     )
     expect(feed(makeLinesDecoder(maxBytes), splitAt(data, cuts))).toEqual(expected)
   })
+
+  it.prop("a \\r inside a line stays; only the one before the line break goes, wherever the cuts fall", {
+    lines: fc.array(
+      fc.array(fc.oneof(lineText(4), fc.constant("\r")), { maxLength: 6 }).map((parts) => parts.join("")),
+      { maxLength: 8 }
+    ),
+    crlf: fc.boolean(),
+    cuts: cutPoints
+  }, ({ crlf, cuts, lines }) => {
+    const data = bytes(lines.map((l) => l + (crlf ? "\r\n" : "\n")).join(""))
+    const expected = lines.map((l) => crlf || !l.endsWith("\r") ? l : l.slice(0, -1))
+    expect(texts(feed(makeLinesDecoder(1000), splitAt(data, cuts)))).toEqual(expected)
+  })
 })

@@ -124,4 +124,23 @@ describe("prompt framing", () => {
     expect(feed(decoder(framing, maxBytes), outputs)).toEqual(expected)
     expect(feed(decoder(framing, maxBytes), outputs.flatMap((out, i) => splitAt(out, cuts[i] ?? [])))).toEqual(expected)
   })
+
+  it.prop("the line break before the prompt goes, whatever the window and the cuts", {
+    turns: fc.array(
+      fc.record({
+        text: fc.array(fc.oneof(lineText(6), fc.constantFrom("\n", "\r", "\r\n")), { maxLength: 6 }),
+        end: fc.constantFrom("", "\n", "\r\n", "\n\n")
+      }),
+      { minLength: 1, maxLength: 5 }
+    ),
+    window: fc.integer({ min: 2, max: 12 }),
+    cuts: fc.array(cutPoints, { minLength: 5, maxLength: 5 })
+  }, ({ cuts, turns, window }) => {
+    const outputs = turns.map(({ end, text }) => text.join("").replaceAll("$", "") + end)
+    const expected = outputs.map((out) =>
+      out.endsWith("\r\n") ? out.slice(0, -2) : out.endsWith("\n") ? out.slice(0, -1) : out
+    )
+    const chunks = outputs.flatMap((out, i) => splitAt(bytes(out, "$ "), cuts[i] ?? []))
+    expect(texts(feed(decoder(Framing.prompt(/\$ $/, { window }), 1 << 20), chunks))).toEqual(expected)
+  })
 })
