@@ -18,11 +18,14 @@ export class Alarm {
   private at = Infinity
   private onTime: (() => void) | undefined = undefined
 
-  /** Calls `onTime` after `millis`, unless `cancel` comes first. Replaces any earlier call. */
-  set(millis: number, onTime: () => void): void {
+  /**
+   * Calls `onTime` after `millis` from `now` (a `performance.now()` time, by default the
+   * present), unless `cancel` comes first. Replaces any earlier call.
+   */
+  set(millis: number, onTime: () => void, now: number = performance.now()): void {
     // Longer than a timer can wait (an infinite timeout among them): no deadline at all.
     if (!(millis <= MAX_TIMER_MILLIS)) return this.cancel()
-    this.at = performance.now() + millis
+    this.at = now + millis
     this.onTime = onTime
     if (this.timer === undefined || this.firesAt > this.at) this.arm(millis)
   }

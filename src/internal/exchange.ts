@@ -66,6 +66,9 @@ export interface Claim<S extends ExchangeSlot> {
   readonly timeout: { readonly millis: number; readonly error: () => TurnTimeout }
 }
 
+/** The `done` of a turn whose result is the response text itself. @internal */
+export const asText = <S>(_slot: S, text: string): string => text
+
 /**
  * One turn as a single `Effect.async`. Everything happens inside its registration, so that an
  * interruption before it starts leaves nothing behind: `claim` reserves a slot (or says no), the
@@ -134,7 +137,9 @@ export const exchange = <S extends ExchangeSlot, A, E>(
       if (settled) slot.turn.unsafeRelease()
       else hooks.abandon(slot, inc)
       const rest = hooks.release(slot)
-      const value = Exit.map(result, (text) => done(slot, text))
+      const value = done === asText
+        ? result as Exit.Exit<A, ExchangeError>
+        : Exit.map(result, (text) => done(slot, text))
       return rest === undefined ? value : Effect.zipRight(rest, value)
     }
 
@@ -157,7 +162,7 @@ export const exchange = <S extends ExchangeSlot, A, E>(
     const first = inc.responses.poll()
     if (first !== undefined) return finish(first)
     unlisten = inc.responses.listen(onReady)
-    slot.alarm.set(timeout.millis, () => finish(undefined))
+    slot.alarm.set(timeout.millis, () => finish(undefined), started)
     return Effect.suspend(() => {
       if (over) return Effect.void
       over = true

@@ -41,11 +41,16 @@ export class Inbox<A, E> {
    * worth past the capacity). Items added after `fail` are dropped.
    */
   offerAll(items: ReadonlyArray<A>): boolean {
+    let room = true
+    for (const item of items) room = this.offer(item)
+    return room
+  }
+
+  /** Adds one item; see `offerAll`. */
+  offer(item: A): boolean {
     if (this.failure !== undefined) return true
-    for (const item of items) {
-      this.items.push(item)
-      this.wakeTaker()
-    }
+    this.items.push(item)
+    this.wakeTaker()
     return this.size <= this.capacity
   }
 

@@ -258,7 +258,7 @@ const route = (
   frames: ReadonlyArray<Frame>,
   run: (effect: Effect.Effect<void>) => unknown
 ): boolean => {
-  let results: Array<Frame> | undefined
+  let room = true
   for (const frame of frames) {
     switch (frame._tag) {
       case "RpcResponse": {
@@ -281,10 +281,10 @@ const route = (
         run(Effect.logDebug(`output skipped (${frame.reason}): ${frame.text.slice(0, 200)}`))
         break
       default:
-        ;(results ??= []).push(frame)
+        room = inc.responses.offer(frame)
     }
   }
-  return results === undefined || inc.responses.offerAll(results)
+  return room
 }
 
 /** After `quiet` of silence, ends the response the decoder holds (quiet framing, prompt settle). */

@@ -29,9 +29,13 @@ export class ByteRing {
     const length = this.buffer.length
     // Where the new bytes go, after the newest; past the end they wrap to the front.
     const end = (this.start + this.size) % length
-    const first = Math.min(chunk.length, length - end)
-    this.buffer.set(chunk.subarray(0, first), end)
-    if (first < chunk.length) this.buffer.set(chunk.subarray(first), 0)
+    if (end + chunk.length <= length) {
+      this.buffer.set(chunk, end)
+    } else {
+      const first = length - end
+      this.buffer.set(chunk.subarray(0, first), end)
+      this.buffer.set(chunk.subarray(first), 0)
+    }
     const overflow = this.size + chunk.length - length
     if (overflow > 0) {
       // the oldest bytes were overwritten

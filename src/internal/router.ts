@@ -84,6 +84,8 @@ export const makeRouter = <S extends Routable>(
   const noneRunning = () => new PoolBusy({ queued: waiters.length, reason: "no instance is running" })
 
   const dispatch = () => {
+    // nobody waits (the common case at the end of a turn): nothing to hand over or to fail
+    if (waiters.length === 0) return
     if (!anyHope()) {
       const failure = noneRunning()
       for (const waiter of waiters.splice(0)) Deferred.unsafeDone(waiter.deferred, Effect.fail(failure))

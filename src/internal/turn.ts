@@ -26,7 +26,7 @@ import {
 import type { Deadline } from "./deadline.js"
 import { bound, liveClock, withDeadline } from "./deadline.js"
 import type { Claim, ExchangeHooks } from "./exchange.js"
-import { exchange } from "./exchange.js"
+import { asText, exchange } from "./exchange.js"
 import type { Frame } from "./framing/frame.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
@@ -285,7 +285,7 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
             return claim
           },
           exchangeHooks,
-          (_slot, output) => output,
+          asText,
           () => generalRequest(id, input, turn)
         )
         : generalRequest(id, input, turn)
