@@ -1,20 +1,72 @@
 /**
- * A probe, not part of `npm run bench`: how close an Effect program can get to the baseline
- * over the pool's own pipes, with one `Effect.async` per turn and nothing else (no framing
- * decoder, lock, deadline or metrics). The pool's latency is judged against this floor.
+ * A probe, not part of `npm run bench`: where a turn's time goes, against plain Node, over the
+ * same tool. Three sides, one instance, sequential turns, in turn in one process:
  *
- *   npx tsx bench/floor.ts
+ * - baseline: `child_process` and a promise per turn (no Effect);
+ * - floor: the pool's executor and pipes, one interruptible `Effect.async` per turn (with a
+ *   canceler, as any wait that can be interrupted has) and nothing else: no lock, deadline,
+ *   metrics, transcript;
+ * - pool: `pool.request` (the build in `dist/`, as `npm run bench` measures).
+ *
+ * Besides the turn's p50 it reports the reaction: from the 'data' event that brings a response
+ * to the write of the next input, split into the 'data' handler (decoding, routing, settling the
+ * turn) and what follows it (the caller's resumption up to the next write). It is measured by
+ * wrapping `Socket#emit` and `Socket#write` for the whole process, so all sides pay the same.
+ *
+ *   npm run build && npx tsx bench/floor.ts
  */
 import * as Command from "@effect/platform/Command"
 import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
+import { Socket } from "node:net"
 import { executor, pipesOf } from "../src/internal/executor.js"
 import * as Fixture from "./fixture.js"
-import { now, percentile } from "./stats.js"
+import { Framing, ToolPool } from "./library.js"
+import { median, now, percentile } from "./stats.js"
 
-const TURNS = 20_000
+const TURNS = 10_000
 const WARMUP = 2_000
+const ROUNDS = 3
+
+// ---------------------------------------------------------------------------
+// Reaction: 'data' event -> next write
+// ---------------------------------------------------------------------------
+
+const reaction = {
+  dataAt: 0,
+  handledAt: 0,
+  whole: [] as Array<number>,
+  handler: [] as Array<number>,
+  after: [] as Array<number>
+}
+// Socket#emit has one overload per event; the wrapper passes every event through as it came.
+const originalEmit = Socket.prototype.emit as (this: Socket, event: string | symbol, ...args: Array<unknown>) => boolean
+const originalWrite = Socket.prototype.write
+Socket.prototype.emit = function(this: Socket, event: string | symbol, ...args: Array<unknown>) {
+  if (event !== "data") return originalEmit.call(this, event, ...args)
+  reaction.dataAt = now()
+  const result = originalEmit.call(this, event, ...args)
+  reaction.handledAt = now()
+  reaction.handler.push(reaction.handledAt - reaction.dataAt)
+  return result
+}
+Socket.prototype.write = function(this: Socket, ...args: Parameters<Socket["write"]>) {
+  const at = now()
+  reaction.whole.push(at - reaction.dataAt)
+  reaction.after.push(at - reaction.handledAt)
+  return originalWrite.apply(this, args)
+} as Socket["write"]
+
+const resetReaction = () => {
+  reaction.whole = []
+  reaction.handler = []
+  reaction.after = []
+}
+
+// ---------------------------------------------------------------------------
+// The three sides
+// ---------------------------------------------------------------------------
 
 /** Feeds `data` events through `onData` and resolves the reply that ends with the prompt. */
 const prompter = () => {
@@ -35,14 +87,7 @@ const prompter = () => {
   return { onData, next }
 }
 
-const report = (name: string, samples: Array<number>) =>
-  console.log(
-    `${name.padEnd(8)} p50 ${(percentile(samples, 0.5) * 1000).toFixed(1)} us  p99 ${
-      (percentile(samples, 0.99) * 1000).toFixed(1)
-    } us`
-  )
-
-const plain = async () => {
+const baseline = async (): Promise<Array<number>> => {
   const child = spawn(process.execPath, [Fixture.toolPath()], { stdio: "pipe", detached: true })
   const tool = prompter()
   child.stdout.setEncoding("utf8").on("data", tool.onData)
@@ -55,6 +100,7 @@ const plain = async () => {
   await new Promise<string>((resolve) => tool.next(resolve))
   const samples: Array<number> = []
   for (let i = 0; i < WARMUP + TURNS; i++) {
+    if (i === WARMUP) resetReaction()
     const start = now()
     await turn(`ping ${i}\n`)
     if (i >= WARMUP) samples.push(now() - start)
@@ -70,14 +116,17 @@ const floor = Effect.gen(function*() {
   const tool = prompter()
   io.stdout.setEncoding("utf8").on("data", tool.onData)
   io.stderr.resume()
+  const forget = Effect.sync(() => tool.next(() => {}))
   const turn = (input: string) =>
     Effect.async<string>((resume) => {
       tool.next((reply) => resume(Effect.succeed(reply)))
       io.stdin.write(input)
+      return forget
     })
   yield* Effect.async<string>((resume) => tool.next((reply) => resume(Effect.succeed(reply))))
   const samples: Array<number> = []
   for (let i = 0; i < WARMUP + TURNS; i++) {
+    if (i === WARMUP) resetReaction()
     const start = now()
     yield* turn(`ping ${i}\n`)
     if (i >= WARMUP) samples.push(now() - start)
@@ -86,7 +135,52 @@ const floor = Effect.gen(function*() {
   return samples
 }).pipe(Effect.scoped, Effect.provideService(CommandExecutor.CommandExecutor, executor))
 
-for (let run = 0; run < 2; run++) {
-  report("baseline", await plain())
-  report("floor", await Effect.runPromise(floor))
+const pool = Effect.gen(function*() {
+  const pool = yield* ToolPool.make({
+    command: Fixture.command,
+    args: Fixture.toolArgs("prompt"),
+    instances: 1,
+    framing: Framing.prompt(/> $/)
+  })
+  const samples: Array<number> = []
+  for (let i = 0; i < WARMUP + TURNS; i++) {
+    if (i === WARMUP) resetReaction()
+    const start = now()
+    yield* pool.request(0, `ping ${i}`)
+    if (i >= WARMUP) samples.push(now() - start)
+  }
+  return samples
+}).pipe(Effect.scoped)
+
+// ---------------------------------------------------------------------------
+// Rounds and report
+// ---------------------------------------------------------------------------
+
+const us = (ms: number) => (ms * 1000).toFixed(1).padStart(6)
+const results = new Map<string, Array<ReadonlyArray<number>>>()
+const record = (side: string, samples: ReadonlyArray<number>) => {
+  const row = [
+    percentile(samples, 0.5),
+    median(reaction.whole),
+    median(reaction.handler),
+    median(reaction.after)
+  ]
+  results.set(side, [...(results.get(side) ?? []), row])
+}
+
+const removeCopy = Fixture.useCopy()
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    record("baseline", await baseline())
+    record("floor", await Effect.runPromise(floor))
+    record("pool", await Effect.runPromise(pool))
+  }
+} finally {
+  removeCopy()
+}
+console.log(`medians of ${ROUNDS} rounds of ${TURNS} turns, in microseconds`)
+console.log("side       turn p50  reaction  (handler + after)")
+for (const [side, rows] of results) {
+  const column = (i: number) => median(rows.map((row) => row[i] ?? Number.NaN))
+  console.log(`${side.padEnd(9)} ${us(column(0))}    ${us(column(1))}  (${us(column(2))} + ${us(column(3))})`)
 }
