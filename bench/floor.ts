@@ -11,7 +11,8 @@
  * Besides the turn's p50 it reports the reaction: from the 'data' event that brings a response
  * to the write of the next input, split into the 'data' handler (decoding, routing, settling the
  * turn) and what follows it (the caller's resumption up to the next write). It is measured by
- * wrapping `Socket#emit` and `Socket#write` for the whole process, so all sides pay the same.
+ * wrapping `Socket#emit` and `Socket#write` for the whole process, so all sides pay the same;
+ * the last column is how long the `write` call itself took.
  *
  *   npm run build && npx tsx bench/floor.ts
  */
@@ -38,7 +39,8 @@ const reaction = {
   handledAt: 0,
   whole: [] as Array<number>,
   handler: [] as Array<number>,
-  after: [] as Array<number>
+  after: [] as Array<number>,
+  write: [] as Array<number>
 }
 // Socket#emit has one overload per event; the wrapper passes every event through as it came.
 const originalEmit = Socket.prototype.emit as (this: Socket, event: string | symbol, ...args: Array<unknown>) => boolean
@@ -55,13 +57,16 @@ Socket.prototype.write = function(this: Socket, ...args: Parameters<Socket["writ
   const at = now()
   reaction.whole.push(at - reaction.dataAt)
   reaction.after.push(at - reaction.handledAt)
-  return originalWrite.apply(this, args)
+  const result = originalWrite.apply(this, args)
+  reaction.write.push(now() - at)
+  return result
 } as Socket["write"]
 
 const resetReaction = () => {
   reaction.whole = []
   reaction.handler = []
   reaction.after = []
+  reaction.write = []
 }
 
 // ---------------------------------------------------------------------------
@@ -163,7 +168,8 @@ const record = (side: string, samples: ReadonlyArray<number>) => {
     percentile(samples, 0.5),
     median(reaction.whole),
     median(reaction.handler),
-    median(reaction.after)
+    median(reaction.after),
+    median(reaction.write)
   ]
   results.set(side, [...(results.get(side) ?? []), row])
 }
@@ -179,8 +185,10 @@ try {
   removeCopy()
 }
 console.log(`medians of ${ROUNDS} rounds of ${TURNS} turns, in microseconds`)
-console.log("side       turn p50  reaction  (handler + after)")
+console.log("side       turn p50  reaction  (handler + after)   write call")
 for (const [side, rows] of results) {
   const column = (i: number) => median(rows.map((row) => row[i] ?? Number.NaN))
-  console.log(`${side.padEnd(9)} ${us(column(0))}    ${us(column(1))}  (${us(column(2))} + ${us(column(3))})`)
+  console.log(
+    `${side.padEnd(9)} ${us(column(0))}    ${us(column(1))}  (${us(column(2))} + ${us(column(3))})   ${us(column(4))}`
+  )
 }
