@@ -36,17 +36,10 @@ export class Inbox<A, E> {
   }
 
   /**
-   * Adds items. Returns false once more than `capacity` are unread: the producer should then
+   * Adds an item. Returns false once more than `capacity` are unread: the producer should then
    * stop reading until `onRoom` calls it back (so memory stays bounded by about one chunk's
    * worth past the capacity). Items added after `fail` are dropped.
    */
-  offerAll(items: ReadonlyArray<A>): boolean {
-    let room = true
-    for (const item of items) room = this.offer(item)
-    return room
-  }
-
-  /** Adds one item; see `offerAll`. */
   offer(item: A): boolean {
     if (this.failure !== undefined) return true
     this.items.push(item)

@@ -66,7 +66,7 @@ describe("exchange", () => {
     const fiber = Effect.runFork(turn)
     await tick()
     expect(slot.state).toBe("busy")
-    responses.offerAll([response("hi")])
+    responses.offer(response("hi"))
     expect(await Effect.runPromise(Fiber.join(fiber))).toBe("hi")
     expect(log).toEqual(["measure:ok", "release"])
     expect(slot.turn.tryTake()).toBe(true)
@@ -84,7 +84,7 @@ describe("exchange", () => {
     const fiber = Effect.runFork(turn)
     await tick()
     // the continuation prompt arrives and, in the same tick, the caller is interrupted
-    responses.offerAll([continuation("... ")])
+    responses.offer(continuation("... "))
     fiber.unsafeInterruptAsFork(FiberId.none)
     await Effect.runPromise(Fiber.await(fiber))
     expect(log).toContain("abandon")

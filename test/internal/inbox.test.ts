@@ -11,16 +11,17 @@ describe("Inbox", () => {
       const inbox = new Inbox<string, never>(8)
       const taker = yield* Effect.fork(Effect.all([inbox.take(), inbox.take()]))
       yield* Effect.yieldNow()
-      inbox.offerAll(["a", "b"])
+      inbox.offer("a")
+      inbox.offer("b")
       expect(yield* Fiber.join(taker)).toEqual(["a", "b"])
     }))
 
   it.effect("after fail, takers get what came before, then the error", () =>
     Effect.gen(function*() {
       const inbox = new Inbox<string, string>(8)
-      inbox.offerAll(["last words"])
+      inbox.offer("last words")
       inbox.fail("exited")
-      inbox.offerAll(["dropped"])
+      inbox.offer("dropped")
       expect(yield* inbox.take()).toBe("last words")
       expect(yield* Effect.either(inbox.take())).toEqual(Either.left("exited"))
     }))
@@ -37,8 +38,9 @@ describe("Inbox", () => {
   it.effect("the producer is told to pause while more than capacity items are unread", () =>
     Effect.gen(function*() {
       const inbox = new Inbox<number, never>(2)
-      expect(inbox.offerAll([1, 2])).toBe(true)
-      expect(inbox.offerAll([3])).toBe(false)
+      inbox.offer(1)
+      expect(inbox.offer(2)).toBe(true)
+      expect(inbox.offer(3)).toBe(false)
       let resumed = 0
       inbox.onRoom(() => resumed++)
       expect(resumed).toBe(0)
@@ -51,7 +53,8 @@ describe("Inbox", () => {
   it.effect("every paused producer is resumed, not only the last to pause", () =>
     Effect.gen(function*() {
       const inbox = new Inbox<number, never>(1)
-      expect(inbox.offerAll([1, 2])).toBe(false)
+      inbox.offer(1)
+      expect(inbox.offer(2)).toBe(false)
       const resumed: Array<string> = []
       inbox.onRoom(() => resumed.push("stdout"))
       inbox.onRoom(() => resumed.push("stderr"))
@@ -62,7 +65,8 @@ describe("Inbox", () => {
   it.effect("a paused producer is resumed when the inbox fails", () =>
     Effect.sync(() => {
       const inbox = new Inbox<number, string>(1)
-      expect(inbox.offerAll([1, 2])).toBe(false)
+      inbox.offer(1)
+      expect(inbox.offer(2)).toBe(false)
       let resumed = 0
       inbox.onRoom(() => resumed++)
       inbox.fail("exited")
@@ -75,7 +79,7 @@ describe("Inbox", () => {
       const deadline = new Deadline(20, () => "timed out" as const)
       expect(yield* Effect.either(inbox.take(deadline))).toEqual(Either.left("timed out"))
       deadline.clear()
-      inbox.offerAll(["late"])
+      inbox.offer("late")
       expect(yield* inbox.take()).toBe("late")
     }))
 
@@ -84,7 +88,7 @@ describe("Inbox", () => {
       const inbox = new Inbox<string, never>(8)
       const first = yield* Effect.fork(inbox.take())
       yield* Effect.yieldNow()
-      inbox.offerAll(["only"])
+      inbox.offer("only")
       yield* Fiber.interrupt(first)
       expect(yield* inbox.take()).toBe("only")
     }))
