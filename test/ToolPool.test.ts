@@ -90,6 +90,40 @@ describe("ToolPool", () => {
   })
 
   describe("bytes", () => {
+    it.scopedLive("responses ended by silence are held back too once responseQueue are unread", () =>
+      Effect.gen(function*() {
+        // After "go", twelve bursts of output 80 ms apart: twelve responses of the quiet framing,
+        // unless the pool stops reading once more than two are unread.
+        const tool = join(mkdtempSync(join(tmpdir(), "toolpool-")), "bursts.mjs")
+        writeFileSync(
+          tool,
+          `process.stdin.once("data", async () => {
+            for (let i = 0; i < 12; i++) {
+              process.stdout.write("burst " + i + "\\n")
+              await new Promise((resolve) => setTimeout(resolve, 80))
+            }
+          })
+          process.stdin.resume()`
+        )
+        const pool = yield* ToolPool.make({
+          command: process.execPath,
+          args: [tool],
+          framing: Framing.quiet("20 millis"),
+          responseQueue: 2
+        })
+        yield* pool.send(0, "go")
+        yield* Effect.sleep("1500 millis")
+        const responses: Array<string> = []
+        while (true) {
+          const next = yield* Effect.either(pool.read(0, { timeout: "300 millis" }))
+          if (next._tag === "Left") break
+          responses.push(next.right)
+        }
+        // Nothing lost: every burst, in order; the ones that waited in the pipe come as one.
+        expect(responses.join("\n")).toBe(Array.from({ length: 12 }, (_, i) => `burst ${i}`).join("\n"))
+        expect(responses.length).toBeLessThanOrEqual(4)
+      }).pipe(provide))
+
     it.scopedLive("a 1 MiB prompt goes through without deadlock", () =>
       Effect.gen(function*() {
         const pool = yield* ToolPool.make(mockTool())

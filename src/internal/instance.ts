@@ -199,7 +199,7 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
       io.stdout.on("data", onOutput(false)).on("close", onClose)
       io.stderr.on("data", onOutput(true)).on("close", onClose)
       if (activity !== undefined && codec.flushAfter !== undefined) {
-        yield* flushOnSilence(host, inc, activity, codec.flushAfter, run).pipe(restore, Effect.forkIn(scope))
+        yield* flushOnSilence(host, inc, activity, codec.flushAfter, run, pause).pipe(restore, Effect.forkIn(scope))
       }
 
       // A failed write (EPIPE: the tool closed its stdin or died) is reported once.
@@ -287,13 +287,17 @@ const route = (
   return room
 }
 
-/** After `quiet` of silence, ends the response the decoder holds (quiet framing, prompt settle). */
+/**
+ * After `quiet` of silence, ends the response the decoder holds (quiet framing, prompt settle);
+ * `pause` stops the output when that response is one too many unread, as for any other.
+ */
 const flushOnSilence = (
   host: Host,
   inc: Incarnation,
   activity: Queue.Queue<void>,
   quiet: Duration.Duration,
-  run: (effect: Effect.Effect<void>) => unknown
+  run: (effect: Effect.Effect<void>) => unknown,
+  pause: () => void
 ): Effect.Effect<never> =>
   Effect.gen(function*() {
     yield* Queue.take(activity)
@@ -302,7 +306,7 @@ const flushOnSilence = (
       // more output: keep waiting
     }
     const frame = inc.codec.decoder.flush?.()
-    if (frame !== undefined) route(host, inc, [frame], run)
+    if (frame !== undefined && !route(host, inc, [frame], run)) pause()
   }).pipe(Effect.forever)
 
 /** Answers a request the tool made, with the framing's handler or "method not found". */
