@@ -3,8 +3,10 @@
  * same tool. Three sides, one instance, sequential turns, in turn in one process:
  *
  * - baseline: `child_process` and a promise per turn (no Effect);
- * - floor: the pool's executor and pipes, one interruptible `Effect.async` per turn (with a
- *   canceler, as any wait that can be interrupted has) and nothing else: no lock, deadline,
+ * - bare: the pool's executor and pipes, one `Effect.async` per turn without a canceler (a
+ *   wait that cannot be told it was interrupted) and nothing else;
+ * - floor: the same with a canceler, as any wait that must act on an interruption has (Effect
+ *   wraps such an `Effect.async` in `onInterrupt`), and nothing else: no lock, deadline,
  *   metrics, transcript;
  * - pool: `pool.request` (the build in `dist/`, as `npm run bench` measures).
  *
@@ -114,31 +116,32 @@ const baseline = async (): Promise<Array<number>> => {
   return samples
 }
 
-const floor = Effect.gen(function*() {
-  const proc = yield* Command.start(Command.make(process.execPath, Fixture.toolPath()))
-  const io = pipesOf(proc)
-  if (io === undefined) return yield* Effect.dieMessage("not started by the pool's executor")
-  const tool = prompter()
-  io.stdout.setEncoding("utf8").on("data", tool.onData)
-  io.stderr.resume()
-  const forget = Effect.sync(() => tool.next(() => {}))
-  const turn = (input: string) =>
-    Effect.async<string>((resume) => {
-      tool.next((reply) => resume(Effect.succeed(reply)))
-      io.stdin.write(input)
-      return forget
-    })
-  yield* Effect.async<string>((resume) => tool.next((reply) => resume(Effect.succeed(reply))))
-  const samples: Array<number> = []
-  for (let i = 0; i < WARMUP + TURNS; i++) {
-    if (i === WARMUP) resetReaction()
-    const start = now()
-    yield* turn(`ping ${i}\n`)
-    if (i >= WARMUP) samples.push(now() - start)
-  }
-  yield* proc.kill("SIGKILL")
-  return samples
-}).pipe(Effect.scoped, Effect.provideService(CommandExecutor.CommandExecutor, executor))
+const floor = (cancelable: boolean) =>
+  Effect.gen(function*() {
+    const proc = yield* Command.start(Command.make(process.execPath, Fixture.toolPath()))
+    const io = pipesOf(proc)
+    if (io === undefined) return yield* Effect.dieMessage("not started by the pool's executor")
+    const tool = prompter()
+    io.stdout.setEncoding("utf8").on("data", tool.onData)
+    io.stderr.resume()
+    const forget = Effect.sync(() => tool.next(() => {}))
+    const turn = (input: string) =>
+      Effect.async<string>((resume) => {
+        tool.next((reply) => resume(Effect.succeed(reply)))
+        io.stdin.write(input)
+        return cancelable ? forget : undefined
+      })
+    yield* Effect.async<string>((resume) => tool.next((reply) => resume(Effect.succeed(reply))))
+    const samples: Array<number> = []
+    for (let i = 0; i < WARMUP + TURNS; i++) {
+      if (i === WARMUP) resetReaction()
+      const start = now()
+      yield* turn(`ping ${i}\n`)
+      if (i >= WARMUP) samples.push(now() - start)
+    }
+    yield* proc.kill("SIGKILL")
+    return samples
+  }).pipe(Effect.scoped, Effect.provideService(CommandExecutor.CommandExecutor, executor))
 
 const pool = Effect.gen(function*() {
   const pool = yield* ToolPool.make({
@@ -178,7 +181,8 @@ const removeCopy = Fixture.useCopy()
 try {
   for (let round = 0; round < ROUNDS; round++) {
     record("baseline", await baseline())
-    record("floor", await Effect.runPromise(floor))
+    record("bare", await Effect.runPromise(floor(false)))
+    record("floor", await Effect.runPromise(floor(true)))
     record("pool", await Effect.runPromise(pool))
   }
 } finally {

@@ -3,11 +3,11 @@
  * single `Effect.async`: the lock, the write, the wait for the response and the deadline are
  * plain callbacks inside it.
  *
- * Why: every Effect combinator on a turn's path costs from one to fifteen microseconds of CPU on
- * this kind of machine (`Effect.gen` about 4, `Deferred.make` about 14, a span about 17); a turn
- * built from them (lock, deadline, progress record, metrics, span check) cost about 110 us of the
- * parent's CPU, against about 4 us for the same exchange in plain Node. The general path in
- * `pool.ts` stays for everything else (a lock to wait for, an instance still starting, answers
+ * Why: every Effect combinator on a turn's path costs CPU while the caller waits, and a turn
+ * built from them (lock, deadline, progress record, metrics, span check) cost several times what
+ * the same exchange costs in plain Node (`bench/README.md` has the runs before and after;
+ * `bench/floor.ts` shows where a turn's time goes now). The general path in `turn.ts` stays
+ * for everything else (a lock to wait for, an instance still starting, answers
  * owed by abandoned turns, JSON-RPC, an inactivity timeout, a tracer that records, a test clock).
  * Both end the same way: the same errors, the same healing of an abandoned turn, the same metrics.
  * @internal

@@ -1,6 +1,6 @@
 /**
  * The responses of an instance that no turn has taken yet: a bounded FIFO from the stdout
- * reader (one producer) to the turns (one at a time, under the instance's lock).
+ * reader (and stderr's, when merged) to the turns (one at a time, under the instance's lock).
  *
  * Not `Queue`: a `Queue.take` that has to wait makes a `Deferred`, and `Deferred.make` alone
  * costs several microseconds in effect 3.22 (it spreads the whole Effect prototype into a new

@@ -1,6 +1,6 @@
 /**
- * One process of a pool (an incarnation of an instance slot): spawn, the fibers that drain
- * its output and feed its input, exit detection, and the escalating stop.
+ * One process of a pool (an incarnation of an instance slot): spawn, its output and input,
+ * exit detection, and the escalating stop.
  *
  * Data flow: stdout bytes ('data' events) -> framing decoder -> `responses` inbox -> the caller
  * of a turn. Input: caller -> `stdin` (written to the pipe at once, or queued while the pipe is

@@ -104,9 +104,7 @@ export const continuation = (text: string): Continuation => ({ _tag: "Continuati
 
 /**
  * Turns an instance's output bytes into frames. `push` is called with every chunk in order
- * and returns the frames that chunk completed (most often none or one). A decoder may keep a
- * chunk (or a view of it) until its frame is complete: the caller never writes to a chunk once
- * pushed, as Node's streams never reuse theirs, so large responses are not copied twice.
+ * and returns the frames that chunk completed (most often none or one).
  *
  * `flush` exists on framings that end a response on silence (`quiet`, and `prompt` with a
  * settle time): the pool calls it once the output has been silent for the framing's period,

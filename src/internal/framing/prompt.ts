@@ -86,7 +86,7 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
   let latest = ""
   let bytes = 0
   let skipping = false
-  // The last `window` characters seen, kept apart from `parts` so that a match is cheap.
+  // The last `window` characters seen, kept apart from the output so that a match is cheap.
   let tail = ""
   let candidate: Boundary | undefined
 
