@@ -1,7 +1,7 @@
 import type { JsonRpc } from "../../Framing.js"
 import { encodeContentLength, makeContentLengthReader } from "./contentLength.js"
 import type { Decoder, Frame, RpcErrorObject, RpcId } from "./frame.js"
-import { makeCollector, skipped, stripCarriageReturn, tooLarge } from "./frame.js"
+import { makeCollector, skipped, tooLarge } from "./frame.js"
 import { makeLineSplitter } from "./lineSplitter.js"
 import { encodeNdjson } from "./ndjson.js"
 
@@ -65,8 +65,8 @@ export const makeJsonRpcDecoder = (framing: JsonRpc, maxBytes: number): Decoder 
   const read = framing.over === "ndjson"
     ? makeLineSplitter({
       maxBytes,
-      onLine: (raw) => {
-        const line = stripCarriageReturn(raw)
+      dropCarriageReturn: true,
+      onLine: (line) => {
         if (line.trim() !== "") onMessage(line)
       },
       onOverflow: () => frames.emit(tooLarge)

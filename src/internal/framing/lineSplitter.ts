@@ -13,7 +13,7 @@ export interface LineSplitterOptions {
   readonly maxBytes: number
   /**
    * A complete line, without its "\n"; a "\r" before it is kept unless `dropCarriageReturn`.
-   * `bytes` counts the line's bytes with the "\r".
+   * `bytes` counts the bytes of the line as delivered.
    */
   readonly onLine: (line: string, bytes: number) => void
   /** The current line just grew past `maxBytes`; it will not be delivered. */
@@ -140,7 +140,7 @@ export const makeLineSplitter = (options: LineSplitterOptions): (chunk: Uint8Arr
       return
     }
     tail = EMPTY
-    onLine(line, total)
+    onLine(line, carriageReturn && dropCarriageReturn ? total - 1 : total)
   }
 
   return (chunk) => {

@@ -3,7 +3,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { EndsTurnMatch, Ndjson, NdjsonOptions } from "../../Framing.js"
 import type { Decoder } from "./frame.js"
-import { makeCollector, response, skipped, stripCarriageReturn, tooLarge } from "./frame.js"
+import { makeCollector, response, skipped, tooLarge } from "./frame.js"
 import { makeLineSplitter, utf8Bytes } from "./lineSplitter.js"
 import type { MessageMatch, MessagePredicate } from "./schemas.js"
 
@@ -98,8 +98,7 @@ export const makeNdjsonDecoder = (framing: Ndjson, maxBytes: number): Decoder =>
     reset()
   }
 
-  const onLine = (raw: string, lineBytes: number) => {
-    const line = stripCarriageReturn(raw)
+  const onLine = (line: string, lineBytes: number) => {
     if (line.trim() === "") return
     const parsed = parse(line)
     if (Either.isLeft(parsed)) return frames.emit(skipped(line, parsed.left))
@@ -110,7 +109,7 @@ export const makeNdjsonDecoder = (framing: Ndjson, maxBytes: number): Decoder =>
       if (ends.right) skipping = false
       return
     }
-    const size = (texts.length === 0 ? 0 : bytes + 1) + lineBytes - (raw.length - line.length)
+    const size = (texts.length === 0 ? 0 : bytes + 1) + lineBytes
     if (size > maxBytes) {
       overflow()
       // The message that overflows may be the last of its turn; then there is nothing to skip.
@@ -126,7 +125,7 @@ export const makeNdjsonDecoder = (framing: Ndjson, maxBytes: number): Decoder =>
     }
   }
 
-  const split = makeLineSplitter({ maxBytes, onLine, onOverflow: overflow })
+  const split = makeLineSplitter({ maxBytes, dropCarriageReturn: true, onLine, onOverflow: overflow })
 
   return {
     push(chunk) {

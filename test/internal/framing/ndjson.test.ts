@@ -17,6 +17,14 @@ describe("ndjson framing", () => {
     ])
   })
 
+  it("does not count the \\r of a \\r\\n against maxBytes", () => {
+    // `"abcdefgh"` is 10 bytes
+    const at = (maxBytes: number) =>
+      feed(makeNdjsonDecoder(Framing.ndjson(), maxBytes), byteByByte(bytes("\"abcdefgh\"\r\n")))
+    expect(at(10)).toEqual([{ _tag: "Response", text: "\"abcdefgh\"", value: ["abcdefgh"] }])
+    expect(at(9)).toEqual([{ _tag: "TooLarge" }])
+  })
+
   it("gathers the messages of a turn up to the one endsTurn accepts", () => {
     const stream =
       "{\"type\":\"system\"}\n{\"type\":\"assistant\",\"text\":\"hé\"}\n{\"type\":\"result\",\"result\":\"ok\"}\n"
