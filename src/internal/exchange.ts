@@ -66,6 +66,23 @@ export interface Claim<S extends ExchangeSlot> {
   readonly timeout: { readonly millis: number; readonly error: () => TurnTimeout }
 }
 
+/**
+ * A turn's result, given the frame that ended it: the response's text; `IncompleteInput` at a
+ * continuation prompt (the tool waits for the rest of an open block); `ResponseTooLarge`.
+ * @internal
+ */
+export const resultOf = <S extends { readonly id: number }>(
+  frame: Frame,
+  slot: S,
+  inc: Incarnation,
+  tooLarge: (slot: S, inc: Incarnation) => ResponseTooLarge
+): Exit.Exit<string, IncompleteInput | ResponseTooLarge> =>
+  frame._tag === "Response"
+    ? Exit.succeed(frame.text)
+    : frame._tag === "Continuation"
+    ? Exit.fail(new IncompleteInput({ instance: slot.id, output: frame.text }))
+    : Exit.fail(tooLarge(slot, inc))
+
 /** The `done` of a turn whose result is the response text itself. @internal */
 export const asText = <S>(_slot: S, text: string): string => text
 
@@ -119,18 +136,11 @@ export const exchange = <S extends ExchangeSlot, A, E>(
       } else if (Exit.isFailure(frame)) {
         result = Exit.failCause(frame.cause)
       } else {
-        const response = frame.value
         slot.requests++
         slot.servedByCurrent++
-        if (response._tag === "Response") {
-          result = Exit.succeed(response.text)
-        } else if (response._tag === "Continuation") {
-          // The tool waits for the rest of an open block: no answer, so heal as if abandoned.
-          result = Exit.fail(new IncompleteInput({ instance: slot.id, output: response.text }))
-          settled = inc.broken !== undefined
-        } else {
-          result = Exit.fail(hooks.tooLarge(slot, inc))
-        }
+        result = resultOf(frame.value, slot, inc, hooks.tooLarge)
+        // A continuation prompt is no answer: heal as if abandoned.
+        if (frame.value._tag === "Continuation") settled = inc.broken !== undefined
       }
       hooks.measure(interrupted ? "interrupted" : outcomeOf(result), performance.now() - started)
       // The lock passes to the healing if the tool is still busy with the input.

@@ -15,19 +15,11 @@ import * as Runtime from "effect/Runtime"
 import * as Tracer from "effect/Tracer"
 import type { SendError, SubmitError, SubmitOptions, Submitted, TurnError, TurnOptions } from "../ToolPool.js"
 import type { SpawnError } from "../ToolPoolError.js"
-import {
-  IncompleteInput,
-  InstanceNotRunning,
-  PoolClosed,
-  ResponseTooLarge,
-  RpcError,
-  TurnTimeout
-} from "../ToolPoolError.js"
+import { InstanceNotRunning, PoolClosed, ResponseTooLarge, RpcError, TurnTimeout } from "../ToolPoolError.js"
 import type { Deadline } from "./deadline.js"
 import { bound, liveClock, withDeadline } from "./deadline.js"
 import type { Claim, ExchangeHooks } from "./exchange.js"
-import { asText, exchange } from "./exchange.js"
-import type { Frame } from "./framing/frame.js"
+import { asText, exchange, resultOf } from "./exchange.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
 import * as Metrics from "./metrics.js"
@@ -72,19 +64,6 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
       return Effect.fail(new InstanceNotRunning({ instance: slot.id, state: slot.state }))
     })
 
-  const toResult = (slot: Slot, inc: Incarnation, frame: Frame): Effect.Effect<string, TurnError> => {
-    switch (frame._tag) {
-      case "Response":
-        return Effect.succeed(frame.text)
-      case "Continuation":
-        // The tool waits for the rest of an open block; the turn ends unanswered, so it is
-        // healed like any abandoned turn (interrupt, re-sync or restart).
-        return Effect.fail(new IncompleteInput({ instance: slot.id, output: frame.text }))
-      default:
-        return Effect.fail(tooLarge(slot, inc))
-    }
-  }
-
   const tooLarge = (slot: Slot, inc: Incarnation) =>
     new ResponseTooLarge({ instance: slot.id, pid: inc.pid, limit: options.maxResponseBytes })
 
@@ -96,6 +75,10 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
   const inactivityOf = (turn: TurnOptions | undefined): Duration.Duration | undefined =>
     turn?.inactivityTimeout !== undefined ? Duration.decode(turn.inactivityTimeout) : options.inactivityTimeout
 
+  /** A turn's deadline: its own timeout, else the pool's `turnTimeout`. */
+  const turnDuration = (timeout: Duration.DurationInput | undefined): Duration.Duration =>
+    timeout === undefined ? options.turnTimeout : Duration.decode(timeout)
+
   /**
    * Runs a turn's `body` under its deadline (the turn's own timeout, else `turnTimeout`):
    * `body` passes the deadline to every wait of the turn (see `deadline.ts`).
@@ -105,7 +88,7 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
     timeout: Duration.DurationInput | undefined,
     body: (deadline: Deadline<TurnTimeout> | undefined) => Effect.Effect<A, E>
   ): Effect.Effect<A, E | TurnTimeout> => {
-    const duration = timeout === undefined ? options.turnTimeout : Duration.decode(timeout)
+    const duration = turnDuration(timeout)
     return withDeadline(
       duration,
       () => new TurnTimeout({ instance: slot.id, pid: slot.current?.pid ?? null, timeout: duration, kind: "deadline" }),
@@ -129,7 +112,7 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
           Effect.gen(function*() {
             const inc = yield* serving(slot, deadline).pipe(Effect.mapError(notRunning(slot)))
             const frame = yield* Instance.takeFrame(inc, deadline)
-            return yield* toResult(slot, inc, frame)
+            return yield* resultOf(frame, slot, inc, tooLarge)
           }),
           deadline
         )))
@@ -183,7 +166,7 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
           progress.answered = frame._tag !== "Continuation"
           slot.requests++
           slot.servedByCurrent++
-          return yield* toResult(slot, current, frame)
+          return yield* resultOf(frame, slot, current, tooLarge)
         })))
         if (slot.state === "busy") slot.state = "ready"
         const { answered, inc, sent } = progress
@@ -210,12 +193,15 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
   }
   const abandon = (slot: Slot, inc: Incarnation): Effect.Effect<void> => Effect.sync(() => abandonNow(slot, inc))
 
+  /** Ends a claim on the slot (a turn's, or one that led to no turn); a waiting `submit` may have it. */
+  const unclaim = (slot: Slot): void => {
+    slot.pending--
+    router.dispatch()
+  }
+
   const exchangeHooks: ExchangeHooks<Slot> = {
     release: (slot) => releaseNow(slot),
-    unclaim: (slot) => {
-      slot.pending--
-      router.dispatch()
-    },
+    unclaim,
     abandon: abandonNow,
     measure: metrics.turn,
     tooLarge
@@ -233,7 +219,7 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
   const claimOn = (slot: Slot, input: string, turn: TurnOptions | undefined): Claim<Slot> | undefined => {
     const inc = slot.current
     if (inc === undefined || inc.codec.rpc !== undefined) return undefined
-    const duration = turn?.timeout === undefined ? options.turnTimeout : Duration.decode(turn.timeout)
+    const duration = turnDuration(turn?.timeout)
     return {
       slot,
       inc,
@@ -264,8 +250,7 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
    * recycling of the instance when it has served `maxRequests`, else undefined.
    */
   const releaseNow = (slot: Slot): Effect.Effect<void> | undefined => {
-    slot.pending--
-    router.dispatch()
+    unclaim(slot)
     return options.maxRequests !== undefined && slot.servedByCurrent >= options.maxRequests
       ? recycle(slot)
       : undefined
