@@ -1,6 +1,6 @@
 import type { Decoder } from "./frame.js"
 import { makeCollector, response, skipped, tooLarge } from "./frame.js"
-import { utf8Bytes, utf8Decoder } from "./lineSplitter.js"
+import { utf8Bytes, Utf8Decoder } from "./lineSplitter.js"
 
 /** A header block longer than this is not a header: it is skipped. */
 const MAX_HEADER_BYTES = 8192
@@ -49,7 +49,7 @@ export interface ContentLengthSink {
  * @internal
  */
 export const makeContentLengthReader = (maxBytes: number, sink: ContentLengthSink): (chunk: Uint8Array) => void => {
-  const utf8 = utf8Decoder()
+  const utf8 = new Utf8Decoder()
   const header = new Uint8Array(MAX_HEADER_BYTES)
   let headerLength = 0
   // Set while a header block overflowed: the last bytes seen, to find its end.
@@ -73,14 +73,14 @@ export const makeContentLengthReader = (maxBytes: number, sink: ContentLengthSin
     }
     if (headerLength === 0 && (byte === CR || byte === LF)) return
     if (headerLength === MAX_HEADER_BYTES) {
-      sink.onSkipped(utf8.decode(header.subarray(0, 200)), `header block longer than ${MAX_HEADER_BYTES} bytes`)
+      sink.onSkipped(utf8.end(header.subarray(0, 200)), `header block longer than ${MAX_HEADER_BYTES} bytes`)
       headerLength = 0
       junk = byte
       return
     }
     header[headerLength++] = byte
     if (!endsBlock()) return
-    const block = utf8.decode(header.subarray(0, headerLength - 4))
+    const block = utf8.end(header.subarray(0, headerLength - 4))
     headerLength = 0
     const length = parseHeader(block)
     if (typeof length === "string") return sink.onSkipped(block, length)
@@ -108,7 +108,7 @@ export const makeContentLengthReader = (maxBytes: number, sink: ContentLengthSin
         filled += n
         offset += n
         if (filled === body.length) {
-          const text = utf8.decode(body)
+          const text = utf8.end(body)
           body = undefined
           sink.onMessage(text)
         }

@@ -3,7 +3,7 @@ import type { Prompt, PromptOptions } from "../../Framing.js"
 import { makeAnsiStripper } from "./ansi.js"
 import type { Decoder, Frame } from "./frame.js"
 import { continuation, noFrames, response, tooLarge, trimFinalNewline } from "./frame.js"
-import { utf8Decoder } from "./lineSplitter.js"
+import { Utf8Decoder } from "./lineSplitter.js"
 import { regexFlags } from "./schemas.js"
 
 /** @internal */
@@ -77,7 +77,7 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
     : new RegExp(`(?:${framing.continuation})$`, framing.flags)
   const window = framing.window
   const settles = framing.settle !== undefined
-  const utf8 = utf8Decoder()
+  const utf8 = new Utf8Decoder()
   const ansi = makeAnsiStripper()
   // The turn's text so far, less its latest piece; joined with `+`, which V8 keeps as a rope
   // until the text is read. The prompt is cut from the latest piece, so that the response is
@@ -136,7 +136,7 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
   }
 
   const push = (chunk: Uint8Array): ReadonlyArray<Frame> => {
-    const text = ansi.strip(utf8.decode(chunk, { stream: true }))
+    const text = ansi.strip(utf8.write(chunk))
     bytes += chunk.length
     if (text.length > 0) {
       candidate = undefined

@@ -1,6 +1,6 @@
 import type { Decoder } from "./frame.js"
 import { noFrames, response, tooLarge, trimFinalNewline } from "./frame.js"
-import { utf8Decoder } from "./lineSplitter.js"
+import { Utf8Decoder } from "./lineSplitter.js"
 
 /**
  * Accumulates output; the pool calls `flush` after the framing's quiet period without output,
@@ -11,7 +11,7 @@ import { utf8Decoder } from "./lineSplitter.js"
  * @internal
  */
 export const makeQuietDecoder = (maxBytes: number): Decoder => {
-  const utf8 = utf8Decoder()
+  const utf8 = new Utf8Decoder()
   let parts: Array<string> = []
   let bytes = 0
   let skipping = false
@@ -25,13 +25,13 @@ export const makeQuietDecoder = (maxBytes: number): Decoder => {
         parts = []
         return [tooLarge]
       }
-      const text = utf8.decode(chunk, { stream: true })
+      const text = utf8.write(chunk)
       if (text.length > 0) parts.push(text)
       return noFrames
     },
     flush() {
       // Bytes of a character cut short by the silence are not held back any longer.
-      const rest = utf8.decode()
+      const rest = utf8.end()
       const wasSkipping = skipping
       const hadOutput = bytes > 0
       const text = parts.join("") + rest
