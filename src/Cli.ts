@@ -8,7 +8,6 @@
  */
 import type * as CliApp from "@effect/cli/CliApp"
 import type * as Command from "@effect/cli/Command"
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
@@ -30,13 +29,13 @@ import type { SpawnError } from "./ToolPoolError.js"
 export type CliError = UsageError | internal.PromptsFailed | SpawnError | InputError | OutputError
 
 /**
- * What the commands need: a file system, and a command executor to spawn the tool;
- * `NodeContext.layer` provides both.
+ * What the commands need: a file system (to read prompts and write results); `NodeContext.layer`
+ * provides it. The tools are started by the pool itself.
  *
  * @since 0.1.0
  * @category models
  */
-export type Requirements = FileSystem.FileSystem | CommandExecutor.CommandExecutor
+export type Requirements = FileSystem.FileSystem
 
 /**
  * The exit codes of `toolpool`: all prompts succeeded, some failed, bad usage, and stopped by

@@ -9,7 +9,6 @@
  * prints the summary.
  * @internal
  */
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -62,7 +61,7 @@ const elapsedSince = (startNanos: bigint) => Effect.map(Clock.currentTimeNanos, 
 const runBatch = (
   batch: Batch,
   stop: Deferred.Deferred<void>
-): Effect.Effect<Outcome, BatchError, FileSystem.FileSystem | CommandExecutor.CommandExecutor> =>
+): Effect.Effect<Outcome, BatchError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     yield* output.guardStdio
     const tally = new Tally()
@@ -183,7 +182,7 @@ const runBatch = (
  */
 export const execute = (
   batch: Batch
-): Effect.Effect<Outcome, BatchError, FileSystem.FileSystem | CommandExecutor.CommandExecutor> =>
+): Effect.Effect<Outcome, BatchError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const stop = yield* Deferred.make<void>()
     // A daemon, so that interrupting this fiber does not interrupt it: it is awaited below.

@@ -5,7 +5,6 @@
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as ValidationError from "@effect/cli/ValidationError"
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -32,7 +31,7 @@ export class PromptsFailed extends Data.TaggedError("PromptsFailed")<{ readonly 
 export type CliError = UsageError | PromptsFailed | SpawnError | InputError | output.OutputError
 
 /** @internal */
-export type CliRequirements = FileSystem.FileSystem | CommandExecutor.CommandExecutor
+export type CliRequirements = FileSystem.FileSystem
 
 /** Exit codes. @internal */
 export const ExitCode = { ok: 0, failed: 1, usage: 2, SIGINT: 130, SIGTERM: 143 } as const
