@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import type { ExitInfo } from "../InstanceStatus.js"
+import type { PoolEvent } from "../PoolEvent.js"
 import type { RestartPolicy } from "../RestartPolicy.js"
 
 /** @internal */
@@ -56,3 +57,19 @@ export const nextRestart = (
     backoff.recentRestarts.push(yield* now)
     return Either.right(delay.value)
   })
+
+/** The event that announces a restart `nextRestart` decided on. @internal */
+export const restartingEvent = (
+  instance: number,
+  backoff: Backoff,
+  delay: Duration.Duration,
+  failure: ExitInfo,
+  at: Date
+): PoolEvent => ({
+  _tag: "Restarting",
+  instance,
+  attempt: backoff.attempts,
+  delayMillis: Duration.toMillis(delay),
+  reason: failure.signal ?? `code ${failure.code}`,
+  at
+})

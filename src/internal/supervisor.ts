@@ -14,7 +14,7 @@ import type { ExitInfo, State } from "../InstanceStatus.js"
 import { restartsAfter } from "../RestartPolicy.js"
 import type { TurnError, TurnOptions } from "../ToolPool.js"
 import type { SpawnError } from "../ToolPoolError.js"
-import { nextRestart, resetIfStable } from "./backoff.js"
+import { nextRestart, resetIfStable, restartingEvent } from "./backoff.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
 import type { PoolCore, Slot } from "./slot.js"
@@ -126,14 +126,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
           })
           const decided = yield* nextRestart(slot, policy, failure, Clock.currentTimeMillis, beforeWait)
           if (decided._tag === "Left") return yield* giveUp(slot, decided.left)
-          yield* emit({
-            _tag: "Restarting",
-            instance: slot.id,
-            attempt: slot.attempts,
-            delayMillis: Duration.toMillis(decided.right),
-            reason: failure.signal ?? `code ${failure.code}`,
-            at: new Date()
-          })
+          yield* emit(restartingEvent(slot.id, slot, decided.right, failure, new Date()))
           const next = yield* Effect.gen(function*() {
             if (pool.closed) return undefined
             countRestart(slot)

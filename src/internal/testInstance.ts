@@ -3,7 +3,7 @@
  * pid and two queues, its answers from the user's `respond` or `script`; spawning, stopping,
  * crashing, and restarting as the restart policy says (`backoff.ts`), as in the real pool.
  */
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
@@ -18,7 +18,7 @@ import { restartsAfter } from "../RestartPolicy.js"
 import type { Notification, TurnError } from "../ToolPool.js"
 import type { InstanceExited } from "../ToolPoolError.js"
 import type { Options, Reply, Turn } from "../ToolPoolTest.js"
-import { nextRestart, resetIfStable } from "./backoff.js"
+import { nextRestart, resetIfStable, restartingEvent } from "./backoff.js"
 import type * as Metrics from "./metrics.js"
 import type { Router } from "./router.js"
 
@@ -235,14 +235,7 @@ export const makeInstances = (
         })
         const decided = yield* nextRestart(slot, policy, exit, now, beforeWait)
         if (decided._tag === "Left") return yield* giveUp(slot, decided.left)
-        yield* emit({
-          _tag: "Restarting",
-          instance: slot.id,
-          attempt: slot.attempts,
-          delayMillis: Duration.toMillis(decided.right),
-          reason: exit.signal ?? `code ${exit.code}`,
-          at: yield* at
-        })
+        yield* emit(restartingEvent(slot.id, slot, decided.right, exit, yield* at))
         yield* Effect.gen(function*() {
           if (pool.closed || slot.state !== "backing-off") return
           countRestart(slot)
