@@ -110,10 +110,13 @@ const log = (message: string) => Effect.sync(() => console.error(`[bench] ${mess
 // Sections
 // ---------------------------------------------------------------------------
 
+/** Turns per block of one side in the latency section. */
+const LATENCY_BLOCK = 250
+
 /** Sequential turns on one instance, prompt framing: p50 and p99 of the turn time. */
 const latency = Effect.gen(function*() {
   const { runs, turns, warmup } = plan.latency
-  const pool = yield* ToolPool.make(Drive.options("prompt", 1))
+  const poolUnderTest = yield* ToolPool.make(Drive.options("prompt", 1))
   const tool = yield* baselineTool(() => new Baseline.PromptTool())
   const baseLatencies = async (count: number): Promise<Array<number>> => {
     const samples: Array<number> = []
@@ -125,15 +128,22 @@ const latency = Effect.gen(function*() {
     }
     return samples
   }
-  yield* Drive.latencies(pool, warmup)
+  yield* Drive.latencies(poolUnderTest, warmup)
   yield* Effect.promise(() => baseLatencies(warmup))
   const p50: Array<[number, number]> = []
   const p99: Array<[number, number]> = []
   for (let run = 0; run < runs; run++) {
-    const base = Effect.promise(() => baseLatencies(turns))
-    const [ours, theirs] = run % 2 === 0
-      ? yield* Effect.all([Drive.latencies(pool, turns), base])
-      : yield* Effect.map(Effect.all([base, Drive.latencies(pool, turns)]), ([b, o]) => [o, b] as const)
+    // The two sides take turns in short blocks, so that a change in the machine's load within a
+    // run (this kind of machine is shared) falls on both alike.
+    const ours: Array<number> = []
+    const theirs: Array<number> = []
+    for (let block = 0; block < turns / LATENCY_BLOCK; block++) {
+      const pool = Effect.map(Drive.latencies(poolUnderTest, LATENCY_BLOCK), (samples) => ours.push(...samples))
+      const base = Effect.promise(() => baseLatencies(LATENCY_BLOCK)).pipe(
+        Effect.map((samples) => theirs.push(...samples))
+      )
+      yield* (run + block) % 2 === 0 ? Effect.zipRight(pool, base) : Effect.zipRight(base, pool)
+    }
     p50.push([percentile(ours, 0.5), percentile(theirs, 0.5)])
     p99.push([percentile(ours, 0.99), percentile(theirs, 0.99)])
   }
