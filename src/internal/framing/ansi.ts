@@ -24,8 +24,6 @@ const BEL = "\x07"
 export interface AnsiStripper {
   /** The text of `piece` without escape sequences; an unfinished sequence is held for the next piece. */
   readonly strip: (piece: string) => string
-  /** Whether no sequence is unfinished: text without ESC then passes through unchanged. */
-  readonly idle: () => boolean
 }
 
 /** @internal */
@@ -40,7 +38,6 @@ export const makeAnsiStripper = (): AnsiStripper => {
   }
 
   return {
-    idle: () => state === "text",
     strip(piece) {
       if (state === "text" && !piece.includes(ESC)) return piece
       let out = ""

@@ -1,7 +1,6 @@
 import * as Duration from "effect/Duration"
 import type { Prompt, PromptOptions } from "../../Framing.js"
 import { makeAnsiStripper } from "./ansi.js"
-import { ByteRun } from "./byteRun.js"
 import type { Decoder, Frame } from "./frame.js"
 import { continuation, noFrames, response, tooLarge, trimFinalNewline } from "./frame.js"
 import { Utf8Decoder } from "./lineSplitter.js"
@@ -52,8 +51,6 @@ export const stripEcho = (text: string, input: string): string => {
 
 type Boundary = "prompt" | "continuation"
 
-const ESC = 0x1b
-
 /**
  * Expect-style decoding: output accumulates until the prompt pattern matches at its very end
  * (only the last `window` characters are tried, so a long response costs no rescans). ANSI
@@ -79,19 +76,12 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
     ? undefined
     : new RegExp(`(?:${framing.continuation})$`, framing.flags)
   const window = framing.window
-  // A chunk longer than this has its last `window` characters in its last `tailBytes` bytes.
-  const tailBytes = 4 * window + 4
   const settles = framing.settle !== undefined
   const utf8 = new Utf8Decoder()
   const ansi = makeAnsiStripper()
-  // The turn's output is kept in one of two ways. While it has no escape sequence it is kept
-  // as bytes (`raw`, see byteRun.ts) and decoded once at its end; only the end of each chunk is
-  // decoded as it comes, for the prompt match. Output with escape sequences has to be decoded
-  // as it comes, to remove them: from the first one on, the turn's text is `output + latest`,
-  // joined with `+` (V8 keeps that as a rope until the text is read). The prompt is cut from
-  // the latest piece, so that the response is not read whole here.
-  const raw = new ByteRun()
-  let asBytes = true
+  // The turn's text so far, less its latest piece; joined with `+`, which V8 keeps as a rope
+  // until the text is read. The prompt is cut from the latest piece, so that the response is
+  // not read whole here (slicing a joined string first copies it into one piece).
   let output = ""
   let latest = ""
   let bytes = 0
@@ -99,45 +89,13 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
   // The last `window` characters seen, kept apart from the output so that a match is cheap.
   let tail = ""
   let candidate: Boundary | undefined
-  // The last byte that came: after an ASCII byte the decoder holds nothing back.
-  let lastByte: number | undefined = undefined
 
   const reset = () => {
-    // Bytes again, unless the decoder may hold part of a character for the next turn's text.
-    asBytes = lastByte === undefined || lastByte < 0x80
-    raw.clear()
     output = ""
     latest = ""
     bytes = 0
     tail = ""
     candidate = undefined
-  }
-
-  /** The text of a chunk as bytes: only its end is decoded, the rest is kept in `raw`. */
-  const keepBytes = (chunk: Uint8Array): string => {
-    if (!skipping) raw.append(chunk)
-    if (chunk.length <= tailBytes) return utf8.write(chunk)
-    // Only the end matters for the match: the decoder starts over at a character boundary
-    // near it (a character cut at the end of the previous chunk is far from the tail).
-    utf8.end()
-    let from = chunk.length - tailBytes
-    for (let skipped = 0; skipped < 3 && ((chunk[from] as number) & 0xc0) === 0x80; skipped++) from++
-    return utf8.write(chunk.subarray(from))
-  }
-
-  /** The text of a chunk decoded whole, escape sequences removed; the turn's text from now on. */
-  const keepText = (chunk: Uint8Array): string => {
-    if (asBytes) {
-      // the bytes so far become text, less a character still unfinished, which the decoder holds
-      asBytes = false
-      output = raw.take(raw.unfinished())
-    }
-    const text = ansi.strip(utf8.write(chunk))
-    if (!skipping) {
-      output += latest
-      latest = text
-    }
-    return text
   }
 
   const boundary = (): [Boundary, number] | undefined => {
@@ -149,11 +107,6 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
 
   /** The output less the `matched` prompt and the line break before it. */
   const withoutEnd = (matched: number): string => {
-    if (asBytes) {
-      // Flat text: cutting the end off copies nothing.
-      const whole = raw.take(raw.unfinished())
-      return trimFinalNewline(whole.slice(0, whole.length - matched))
-    }
     const before = tail.slice(0, tail.length - matched)
     // The line break is seen in the tail unless the prompt filled it.
     if (before.length >= 2 || before.length === output.length + latest.length - matched) {
@@ -183,15 +136,17 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
   }
 
   const push = (chunk: Uint8Array): ReadonlyArray<Frame> => {
-    if (chunk.length === 0) return noFrames
-    const text = asBytes && ansi.idle() && chunk.indexOf(ESC) === -1 ? keepBytes(chunk) : keepText(chunk)
-    lastByte = chunk[chunk.length - 1]
+    const text = ansi.strip(utf8.write(chunk))
     bytes += chunk.length
     if (text.length > 0) {
       candidate = undefined
       tail = tail.length + text.length <= window
         ? tail + text
         : (tail + text.slice(-window)).slice(-window)
+      if (!skipping) {
+        output += latest
+        latest = text
+      }
     }
     const found = text.length > 0 ? boundary() : undefined
     if (found !== undefined && !settles) {
@@ -201,7 +156,6 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
     if (found !== undefined) candidate = found[0]
     if (!skipping && bytes > maxBytes) {
       skipping = true
-      raw.clear()
       output = ""
       latest = ""
     }
