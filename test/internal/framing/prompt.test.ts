@@ -125,6 +125,24 @@ describe("prompt framing", () => {
     expect(feed(decoder(framing, maxBytes), outputs.flatMap((out, i) => splitAt(out, cuts[i] ?? [])))).toEqual(expected)
   })
 
+  it.prop("output kept as bytes or as text (after an escape sequence) gives the same responses", {
+    turns: fc.array(
+      fc.array(fc.oneof(lineText(8), fc.constantFrom("\n", "\x1b[31m", "\x1b]0;title\x07", "é", "😀")), {
+        maxLength: 12
+      }),
+      { minLength: 1, maxLength: 5 }
+    ),
+    window: fc.integer({ min: 2, max: 12 }),
+    cuts: fc.array(cutPoints, { minLength: 5, maxLength: 5 })
+  }, ({ cuts, turns, window }) => {
+    // Long pieces of multi-byte text and a small window: most chunks are longer than the part
+    // of them decoded for the prompt match, and an escape sequence may come anywhere.
+    const outputs = turns.map((pieces) => pieces.join("").replaceAll("$", "") + "\n")
+    const expected = outputs.map((out) => out.replace(/\x1b\[31m|\x1b\]0;title\x07/g, "").slice(0, -1))
+    const chunks = outputs.flatMap((out, i) => splitAt(bytes(out, "$ "), cuts[i] ?? []))
+    expect(texts(feed(decoder(Framing.prompt(/\$ $/, { window }), 1 << 20), chunks))).toEqual(expected)
+  })
+
   it.prop("the line break before the prompt goes, whatever the window and the cuts", {
     turns: fc.array(
       fc.record({
