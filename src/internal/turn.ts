@@ -312,15 +312,14 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
           measured
         ))
 
-  /** A submitted turn on the slot the router reserved for it. */
+  /** A submitted turn on the slot the router reserved for it (the caller releases the slot). */
   const submitOn = (slot: Slot, input: string, submit: SubmitOptions | undefined) =>
     withTurnDeadline(
       slot,
       submit?.timeout,
       (deadline) =>
         turnOn(slot, input, inactivityOf(submit), deadline).pipe(
-          Effect.map((output): Submitted => ({ instance: slot.id, output })),
-          Effect.ensuring(release(slot))
+          Effect.map((output): Submitted => ({ instance: slot.id, output }))
         )
     ).pipe(
       whenTraced(
@@ -334,7 +333,15 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
       const acquireTimeout = submit?.acquireTimeout === undefined
         ? options.acquireTimeout
         : Duration.decode(submit.acquireTimeout)
-      return Effect.flatMap(router.acquire(submit?.key, acquireTimeout), (slot) => submitOn(slot, input, submit))
+      // Only the wait for an instance can be interrupted: once the router has reserved one, the
+      // release is in place before anything else runs, so an interruption cannot leave the
+      // instance reserved (and out of reach of every later submit).
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          restore(router.acquire(submit?.key, acquireTimeout)),
+          (slot) => Effect.ensuring(restore(submitOn(slot, input, submit)), release(slot))
+        )
+      )
     }).pipe(measured)
 
   const submitOnce = (input: string, submit: SubmitOptions | undefined): Effect.Effect<Submitted, SubmitError> =>
