@@ -3,7 +3,9 @@
  * over its instances, one of which crashes its instance on purpose (the pool restarts it),
  * the status table and a clean shutdown. Needs nothing but Node.
  *
- *   npm run demo
+ *   npx tsx examples/demo.ts
+ *
+ * (`npm run demo` is the command line's `toolpool demo`, a different program over the same tool.)
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Schedule } from "effect"

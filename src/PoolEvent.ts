@@ -60,7 +60,8 @@ export const Restarting = Schema.TaggedStruct("Restarting", {
 export const GaveUp = Schema.TaggedStruct("GaveUp", { ...instance, reason: Schema.String })
 
 /**
- * The pool stopped the instance (shutdown, restart, recycling, resize).
+ * The pool stopped the instance (shutdown, `restart(id)`, resize, a failed probe or heal).
+ * Recycling publishes no `Stopped`: its replacement is ready first (see docs/supervision.md).
  *
  * @since 0.1.0
  * @category models

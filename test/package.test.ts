@@ -35,7 +35,7 @@ import { Console, Effect } from "effect"
 import { fileURLToPath } from "node:url"
 import { Framing, ToolPool } from "toolpool"
 
-const mockTool = fileURLToPath(new URL("../fixtures/mock-tool.mjs", import.meta.resolve("toolpool")))
+const mockTool = fileURLToPath(import.meta.resolve("toolpool/fixtures/mock-tool.mjs"))
 
 const program = Effect.gen(function*() {
   const pool = yield* ToolPool.make({

@@ -2,12 +2,13 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Presets, ToolPool } from "../../src/index.js"
+import { lacks } from "../utils/installed.js"
 
 const provide = Effect.provide(NodeContext.layer)
 const bc = (overrides: Presets.Overrides = {}) =>
   Presets.bc({ turnTimeout: "10 seconds", grace: "200 millis", killAfter: "1 second", ...overrides })
 
-describe("Presets.bc, on bc", () => {
+describe.skipIf(lacks("bc"))("Presets.bc, on bc", () => {
   it.scopedLive("instances keep their own variables between turns", () =>
     Effect.gen(function*() {
       const pool = yield* ToolPool.make(bc({ instances: 3 }))

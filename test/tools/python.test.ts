@@ -2,12 +2,13 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Presets, ToolPool } from "../../src/index.js"
+import { lacks } from "../utils/installed.js"
 
 const provide = Effect.provide(NodeContext.layer)
 const python = (overrides: Presets.Overrides = {}) =>
   Presets.python({ turnTimeout: "10 seconds", grace: "200 millis", killAfter: "1 second", ...overrides })
 
-describe("Presets.python, on python3", () => {
+describe.skipIf(lacks("python3"))("Presets.python, on python3", () => {
   it.scopedLive("instances keep their own variables between turns", () =>
     Effect.gen(function*() {
       const pool = yield* ToolPool.make(python({ instances: 3 }))

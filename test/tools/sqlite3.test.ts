@@ -5,12 +5,13 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Presets, ToolPool } from "../../src/index.js"
+import { lacks } from "../utils/installed.js"
 
 const provide = Effect.provide(NodeContext.layer)
 const sqlite3 = (options: Presets.Sqlite3Options = {}) =>
   Presets.sqlite3({ turnTimeout: "10 seconds", grace: "200 millis", killAfter: "1 second", ...options })
 
-describe("Presets.sqlite3, on sqlite3", () => {
+describe.skipIf(lacks("sqlite3"))("Presets.sqlite3, on sqlite3", () => {
   it.scopedLive("each instance keeps its own in-memory tables between turns", () =>
     Effect.gen(function*() {
       const pool = yield* ToolPool.make(sqlite3({ instances: 3 }))
