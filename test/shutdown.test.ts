@@ -1,23 +1,11 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Scope } from "effect"
-import { readdirSync, readFileSync } from "node:fs"
 import { ToolPool } from "../src/index.js"
 import { mockTool } from "./utils/mockTool.js"
-import { alive } from "./utils/processes.js"
+import { processesTagged, running } from "./utils/processes.js"
 
 const provide = Effect.provide(NodeContext.layer)
-
-/** Alive and not a zombie (a zombie is dead, waiting for a parent that may never reap it). */
-const running = (pid: number): boolean => {
-  if (!alive(pid)) return false
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1")
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z"
-  } catch {
-    return false
-  }
-}
 
 const pidsOf = (pool: ToolPool.ToolPool) =>
   Effect.map(pool.status, (status) => status.map((s) => s.pid).filter((pid): pid is number => pid !== null))
@@ -154,19 +142,6 @@ describe("shutdown", () => {
       expect(processesTagged(tag).filter(running)).toEqual([])
     }).pipe(provide))
 })
-
-/** Processes whose environment holds TOOLPOOL_TEST_CASE=tag. */
-const processesTagged = (tag: string): Array<number> =>
-  readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(`TOOLPOOL_TEST_CASE=${tag}`)
-      } catch {
-        return false
-      }
-    })
-    .map(Number)
 
 describe("shutdown, interrupted", () => {
   it.live("interrupting the caller of shutdown does not cut the shutdown short", () =>

@@ -22,7 +22,7 @@ import * as Scope from "effect/Scope"
 import type { Readable } from "node:stream"
 import type { ExitInfo } from "../InstanceStatus.js"
 import type { PoolOptions } from "../PoolOptions.js"
-import { InstanceExited, RpcError, SpawnError, WriteFailed } from "../ToolPoolError.js"
+import { InstanceExited, ResponseTooLarge, RpcError, SpawnError, WriteFailed } from "../ToolPoolError.js"
 import type { Deadline } from "./deadline.js"
 import { bound, wait } from "./deadline.js"
 import { executor, pipesOf } from "./executor.js"
@@ -49,6 +49,11 @@ export interface Host {
   readonly onNotification: (incarnation: Incarnation, method: string, params: unknown) => void
   /** Called once, when the instance became ready (or could not). */
   readonly onReady: (incarnation: Incarnation, error: SpawnError | undefined) => Effect.Effect<void>
+  /**
+   * Every incarnation of the pool not yet stopped (shared by its hosts): `spawn` adds, `stop`
+   * removes. Whatever else goes wrong, the pool's shutdown stops what is left in it.
+   */
+  readonly live: Set<Incarnation>
 }
 
 /** @internal */
@@ -59,7 +64,7 @@ export interface Incarnation {
   /** This process's framing state: decoder, encoder, start-up input. */
   readonly codec: Codec
   /** JSON-RPC calls waiting for their response, by id. */
-  readonly calls: Map<RpcId, Deferred.Deferred<RpcResponse, Breakage>>
+  readonly calls: Map<RpcId, Deferred.Deferred<RpcResponse, Breakage | ResponseTooLarge>>
   /** The tool's stdin; ending it closes the pipe once what was written has gone out. */
   readonly stdin: Stdin
   /** Responses no turn has taken yet; failed with the breakage once the instance breaks. */
@@ -81,6 +86,8 @@ export interface Incarnation {
   /** Responses still to come for turns whose callers gave up (timed out or were interrupted). */
   owed: number
   stopping: boolean
+  /** The pool's incarnations not yet stopped, this one among them until `stop` ends. */
+  readonly live: Set<Incarnation>
 }
 
 const spawnFailure = (host: Host, error: PlatformError): SpawnError => {
@@ -127,10 +134,11 @@ const buildCommand = (options: PoolOptions): Command.Command => {
 
 /**
  * Spawns the process and starts its fibers. The spawn itself is uninterruptible so that a
- * process is never created without the incarnation that owns it being returned.
+ * process is never created without an owner: `adopt` (when given) takes the incarnation before
+ * anything can interrupt the caller, and the pool's `live` set holds it until it is stopped.
  * @internal
  */
-export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
+export const spawn = (host: Host, adopt?: (inc: Incarnation) => void): Effect.Effect<Incarnation, SpawnError> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const { options } = host
@@ -159,8 +167,11 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
         watcher: undefined,
         lastOutputAt: Date.now(),
         owed: 0,
-        stopping: false
+        stopping: false,
+        live: host.live
       }
+      host.live.add(inc)
+      adopt?.(inc)
       const { codec } = inc
       // Effects that output calls for (answers to the tool's requests, logs) run in the
       // incarnation's scope, so that they end with it.
@@ -248,9 +259,9 @@ export const spawn = (host: Host): Effect.Effect<Incarnation, SpawnError> =>
   )
 
 /**
- * Sends each frame where it belongs: turn results to the responses queue, JSON-RPC responses to
- * their caller, notifications to the pool, the tool's requests to the handler, and what the
- * framing skipped to the log.
+ * Sends each frame where it belongs: turn results to the responses queue, JSON-RPC responses
+ * (and those too large) to their caller, notifications to the pool, the tool's requests to the
+ * handler, and what the framing skipped to the log.
  */
 const route = (
   host: Host,
@@ -271,6 +282,11 @@ const route = (
         }
         break
       }
+      case "TooLarge":
+        // No JSON-RPC call reads the responses queue: such a frame would only fill it.
+        if (inc.codec.rpc === undefined) room = inc.responses.offer(frame)
+        else failTooLarge(host, inc, frame.id, run)
+        break
       case "RpcNotification":
         host.onNotification(inc, frame.method, frame.params)
         break
@@ -285,6 +301,29 @@ const route = (
     }
   }
   return room
+}
+
+/**
+ * A JSON-RPC response over `maxResponseBytes` fails the call it answers: the one its id names,
+ * or, when its start did not give the id, the only call pending. Otherwise it is dropped, and
+ * the calls pending keep their own deadlines.
+ */
+const failTooLarge = (
+  host: Host,
+  inc: Incarnation,
+  id: RpcId | undefined,
+  run: (effect: Effect.Effect<void>) => unknown
+): void => {
+  const answered = id ?? (inc.calls.size === 1 ? inc.calls.keys().next().value : undefined)
+  const call = answered === undefined ? undefined : inc.calls.get(answered)
+  if (call === undefined || answered === undefined) {
+    const which = id === undefined ? "no id found" : `id ${JSON.stringify(id)}`
+    run(Effect.logDebug(`response over maxResponseBytes (${which}) to no pending call: dropped`))
+    return
+  }
+  inc.calls.delete(answered)
+  const error = new ResponseTooLarge({ instance: host.id, pid: inc.pid, limit: host.options.maxResponseBytes })
+  Deferred.unsafeDone(call, Effect.fail(error))
 }
 
 /**
@@ -340,13 +379,13 @@ export const call = <T = never>(
   method: string,
   params: unknown,
   deadline?: Deadline<T>
-): Effect.Effect<unknown, Breakage | RpcError | T> =>
+): Effect.Effect<unknown, Breakage | ResponseTooLarge | RpcError | T> =>
   Effect.suspend(() => {
     const rpc = inc.codec.rpc
     if (rpc === undefined) return Effect.dieMessage("call on an instance without a JSON-RPC framing")
     if (inc.broken !== undefined) return Effect.fail(inc.broken)
     const { bytes, id } = rpc.request(method, params)
-    const response = Deferred.unsafeMake<RpcResponse, Breakage>(FiberId.none)
+    const response = Deferred.unsafeMake<RpcResponse, Breakage | ResponseTooLarge>(FiberId.none)
     inc.calls.set(id, response)
     return write(inc, bytes, deadline).pipe(
       Effect.zipRight(bound(deadline, Deferred.await(response))),
@@ -416,7 +455,7 @@ const awaitReadiness = (host: Host, inc: Incarnation): Effect.Effect<void> =>
       const cause = outcome.left
       error = cause._tag === "TimeoutException"
         ? failure("StartTimeout", `not ready within ${Duration.format(options.startTimeout)}`, undefined)
-        : cause._tag === "RpcError"
+        : cause._tag === "RpcError" || cause._tag === "ResponseTooLarge"
         ? failure("HandshakeFailed", cause.message, undefined)
         : failure("ExitedAtStartup", "the tool exited before it was ready", yield* Deferred.await(inc.exited))
     }
@@ -438,22 +477,30 @@ export const discardUnread = (inc: Incarnation): Effect.Effect<number> => Effect
 /**
  * Writes bytes to the process's stdin. Returns at once unless too many writes are still in the
  * pipe's buffer, in which case it waits (back-pressure) until they drain, the instance breaks,
- * or the deadline.
+ * or the deadline. `onWritten` is called the moment the bytes go to the pipe: a caller
+ * interrupted while it is being woken up still learns that its input went out.
  * @internal
  */
 export const write = <T = never>(
   inc: Incarnation,
   bytes: Uint8Array,
-  deadline?: Deadline<T>
+  deadline?: Deadline<T>,
+  onWritten?: () => void
 ): Effect.Effect<void, Breakage | T> =>
   Effect.suspend(() => {
     const failed = inc.broken ?? inc.writeFailed
     if (failed !== undefined) return Effect.fail(failed)
-    if (inc.stdin.tryWrite(bytes)) return Effect.void
+    if (inc.stdin.tryWrite(bytes)) {
+      onWritten?.()
+      return Effect.void
+    }
     // Refused once stdin ended: the instance is stopping or broke, and says which when it has.
     const refused = bound(deadline, Effect.flatMap(Deferred.await(inc.broke), () => Effect.void))
     return wait<void, Breakage | T, T>(deadline, (wake) =>
-      inc.stdin.enqueue(bytes, (written) => wake(written ? Effect.void : refused)))
+      inc.stdin.enqueue(bytes, (written) => {
+        if (written) onWritten?.()
+        wake(written ? Effect.void : refused)
+      }))
   })
 
 /**
@@ -466,24 +513,30 @@ export const stop = (inc: Incarnation, options: PoolOptions): Effect.Effect<void
   Effect.gen(function*() {
     inc.stopping = true
     const exitedWithin = (duration: Duration.Duration) => within(duration, Deferred.await(inc.exited))
+    // The children's time to go after the group's SIGTERM: killAfter, counted from the one
+    // SIGTERM the group gets, so that a child does not get a second killAfter of its own.
+    let childrenMay = options.killAfter
     if (!(yield* Deferred.isDone(inc.exited))) {
       // what was written goes out, then stdin closes
       inc.stdin.end()
       if (!(yield* exitedWithin(options.grace))) {
         yield* signalGroup(inc.pid, "SIGTERM")
+        const terminatedAt = Date.now()
         if (!(yield* exitedWithin(options.killAfter))) {
           yield* signalGroup(inc.pid, "SIGKILL")
           yield* exitedWithin(Duration.seconds(2))
         }
+        childrenMay = Duration.millis(Math.max(0, Duration.toMillis(options.killAfter) - (Date.now() - terminatedAt)))
       }
     }
     // The tool is gone; its children may not be.
-    yield* reapGroup(inc.pid, options.killAfter)
+    yield* reapGroup(inc.pid, childrenMay)
     // Let the exit be reported (to the caller of a turn in flight, among others) before the
     // scope goes, taking the watcher with it.
     if (inc.watcher !== undefined) yield* within(Duration.seconds(1), Fiber.await(inc.watcher))
     // The executor's own finalizer waits for the exit without a limit; never let it hold us.
     yield* within(Duration.seconds(1), Effect.disconnect(Scope.close(inc.scope, Exit.void)))
+    inc.live.delete(inc)
   }).pipe(Effect.uninterruptible)
 
 /**

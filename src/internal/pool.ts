@@ -9,6 +9,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
+import * as FiberSet from "effect/FiberSet"
 import * as PubSub from "effect/PubSub"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -60,7 +61,21 @@ export const make = (
       lookup(slots, () => pool.closed, id)
 
     const runtime = yield* Effect.runtime<never>()
-    const pool: PoolCore = { options, slots, router, metrics, scope: poolScope, runtime, emit, slotOf, closed: false }
+    const background = yield* FiberSet.make()
+    const live = new Set<Instance.Incarnation>()
+    const pool: PoolCore = {
+      options,
+      slots,
+      router,
+      metrics,
+      scope: poolScope,
+      background,
+      live,
+      runtime,
+      emit,
+      slotOf,
+      closed: false
+    }
     const supervisor = yield* makeSupervisor(pool)
     const { countRestart, probeAll, recycleOld, spawnInto, stopSlot, supervisors } = supervisor
     const { call, read, release, request, send, submit } = makeTurns(pool, supervisor)
@@ -78,7 +93,8 @@ export const make = (
             onReady: (inc, error) => supervisor.onReady(slot, inc, error),
             onNotification: (_inc, method, params) => {
               notifications.unsafeOffer({ instance: id, method, params })
-            }
+            },
+            live
           },
           state: "starting",
           pending: 0,
@@ -156,21 +172,34 @@ export const make = (
             { concurrency: "unbounded", discard: true }
           )
         } else if (size < slots.length) {
-          // The highest ids go. They take no new turns; those in flight finish first.
+          // The highest ids go. They take no new turns; those in flight finish first. A caller
+          // who gives up while they finish leaves the pool as it was; once they have, the
+          // instances are stopped and removed without interruption (within grace + killAfter).
           const leaving = slots.slice(size)
           for (const slot of leaving) slot.retiring = true
           router.dispatch()
-          yield* Effect.forEach(
-            leaving,
-            (slot) =>
-              Effect.gen(function*() {
-                yield* slot.turn.withLock(Effect.void)
-                yield* FiberMap.remove(supervisors, slot.id)
-                yield* stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1))
-              }),
-            { concurrency: "unbounded", discard: true }
+          const finished = Effect.forEach(leaving, (slot) => slot.turn.withLock(Effect.void), {
+            concurrency: "unbounded",
+            discard: true
+          })
+          const keep = Effect.sync(() => {
+            for (const slot of leaving) slot.retiring = false
+            router.dispatch()
+          })
+          const remove = Effect.gen(function*() {
+            yield* Effect.forEach(
+              leaving,
+              (slot) =>
+                FiberMap.remove(supervisors, slot.id).pipe(
+                  Effect.zipRight(stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1)))
+                ),
+              { concurrency: "unbounded", discard: true }
+            )
+            slots.length = size
+          })
+          yield* Effect.uninterruptibleMask((restore) =>
+            restore(finished).pipe(Effect.onInterrupt(() => keep), Effect.zipRight(remove))
           )
-          slots.length = size
         }
         router.dispatch()
         yield* Effect.logDebug(`pool resized to ${size}`)
@@ -180,23 +209,30 @@ export const make = (
       use: (lease: Lease) => Effect.Effect<A, E, R>,
       lease?: { readonly key?: string | undefined; readonly acquireTimeout?: Duration.DurationInput | undefined }
     ): Effect.Effect<A, E | PoolBusy | PoolClosed, R> =>
-      Effect.acquireUseRelease(
-        Effect.suspend((): Effect.Effect<Slot, PoolBusy | PoolClosed> =>
-          pool.closed
-            ? Effect.fail(new PoolClosed())
-            : router.acquire(
-              lease?.key,
-              lease?.acquireTimeout === undefined ? options.acquireTimeout : Duration.decode(lease.acquireTimeout)
+      // Not acquireUseRelease: its acquire cannot be interrupted, and the wait for an instance
+      // must be (by the caller, and by `acquireTimeout`). Once the router has reserved one, the
+      // release is in place before anything else runs.
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          restore(Effect.suspend((): Effect.Effect<Slot, PoolBusy | PoolClosed> =>
+            pool.closed
+              ? Effect.fail(new PoolClosed())
+              : router.acquire(
+                lease?.key,
+                lease?.acquireTimeout === undefined ? options.acquireTimeout : Duration.decode(lease.acquireTimeout)
+              )
+          )),
+          (slot) =>
+            Effect.ensuring(
+              restore(use({
+                instance: slot.id,
+                request: (input, turn) => request(slot.id, input, turn),
+                send: (input) => send(slot.id, input),
+                read: (turn) => read(slot.id, turn)
+              })),
+              release(slot)
             )
-        ),
-        (slot) =>
-          use({
-            instance: slot.id,
-            request: (input, turn) => request(slot.id, input, turn),
-            send: (input) => send(slot.id, input),
-            read: (turn) => read(slot.id, turn)
-          }),
-        release
+        )
       )
 
     const stopAll: Effect.Effect<void> = Effect.gen(function*() {
@@ -208,8 +244,22 @@ export const make = (
           discard: true
         })
       )
+      // Recycling, healing and probes first: interrupted, they leave their processes to what follows.
+      yield* FiberSet.clear(background)
       yield* FiberMap.clear(supervisors)
-      yield* Effect.forEach(slots, (slot) => stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1)), {
+      // Every slot's process, and at the same time any process no slot holds (a replacement
+      // whose recycling was cut short, say), so that the bound is one grace + killAfter.
+      const held = new Set(slots.map((slot) => slot.current))
+      const strays = [...live].filter((inc) => !held.has(inc))
+      yield* Effect.all([
+        Effect.forEach(slots, (slot) => stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1)), {
+          concurrency: "unbounded",
+          discard: true
+        }),
+        Effect.forEach(strays, (inc) => Instance.stop(inc, options), { concurrency: "unbounded", discard: true })
+      ], { concurrency: "unbounded", discard: true })
+      // A spawn that was already under way when the pool closed.
+      yield* Effect.forEach([...live], (inc) => Instance.stop(inc, options), {
         concurrency: "unbounded",
         discard: true
       })
@@ -247,12 +297,12 @@ export const make = (
 
     if (options.healthCheck !== undefined) {
       const check = options.healthCheck
-      yield* probeAll(check, request).pipe(Effect.repeat(Schedule.spaced(check.every)), Effect.forkIn(poolScope))
+      yield* probeAll(check, request).pipe(Effect.repeat(Schedule.spaced(check.every)), FiberSet.run(background))
     }
     if (options.maxUptime !== undefined) {
       const maxUptime = options.maxUptime
       const every = Duration.min(Duration.millis(Duration.toMillis(maxUptime) / 4), Duration.seconds(5))
-      yield* recycleOld(maxUptime).pipe(Effect.repeat(Schedule.spaced(every)), Effect.forkIn(poolScope))
+      yield* recycleOld(maxUptime).pipe(Effect.repeat(Schedule.spaced(every)), FiberSet.run(background))
     }
 
     return {

@@ -12,6 +12,14 @@ import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
 import { PoolBusy, PoolClosed, UnknownInstance } from "../ToolPoolError.js"
 
+/**
+ * How many `submit` keys the router remembers for affinity. Past it, the key used least
+ * recently is forgotten, and gets a fresh pick when it comes back: a long run of distinct keys
+ * (one per session, say) holds a bounded map instead of growing without end.
+ * @internal
+ */
+export const AFFINITY_KEYS = 4096
+
 /** What the router needs to see of an instance slot. @internal */
 export interface Routable {
   readonly id: number
@@ -38,6 +46,8 @@ export interface Router<S extends Routable> {
   readonly dispatch: () => void
   /** Waiters now queued. */
   readonly queued: () => number
+  /** Keys remembered for affinity (at most `AFFINITY_KEYS`). */
+  readonly affinityKeys: () => number
 }
 
 /** @internal */
@@ -55,18 +65,31 @@ export const makeRouter = <S extends Routable>(
     !slot.retiring && (slot.state === "ready" || slot.state === "busy" || slot.state === "starting")
   const idle = (slot: S) => slot.state === "ready" && slot.pending === 0 && !slot.retiring
 
+  /** Keys are kept in the order of their last use (a Map iterates in insertion order). */
+  const remember = (key: string, slot: S) => {
+    affinity.delete(key)
+    affinity.set(key, slot)
+    if (affinity.size > AFFINITY_KEYS) {
+      const oldest = affinity.keys().next()
+      if (oldest.done !== true) affinity.delete(oldest.value)
+    }
+  }
+
   /** The instance for this key, if one can be had now; undefined if the caller must wait. */
   const pick = (key: string | undefined): S | undefined => {
     if (key !== undefined) {
       const own = affinity.get(key)
-      if (own !== undefined && alive(own)) return idle(own) ? own : undefined
+      if (own !== undefined && alive(own)) {
+        remember(key, own)
+        return idle(own) ? own : undefined
+      }
       affinity.delete(key)
     }
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[(cursor + i) % slots.length]
       if (slot !== undefined && idle(slot)) {
         cursor = (slot.id + 1) % slots.length
-        if (key !== undefined) affinity.set(key, slot)
+        if (key !== undefined) remember(key, slot)
         return slot
       }
     }
@@ -154,7 +177,7 @@ export const makeRouter = <S extends Routable>(
       )
     })
 
-  return { acquire, tryAcquire, dispatch, queued: () => waiters.length }
+  return { acquire, tryAcquire, dispatch, queued: () => waiters.length, affinityKeys: () => affinity.size }
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as FiberSet from "effect/FiberSet"
 import type * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -62,6 +63,13 @@ export interface PoolCore {
   readonly metrics: ReturnType<typeof Metrics.forPool>
   /** The pool's own scope: fibers that outlive the effect that started them run in it. */
   readonly scope: Scope.Scope
+  /**
+   * Lifecycle work running in the background (recycling, healing, health probes, the uptime
+   * check): shutdown interrupts it before it stops the processes.
+   */
+  readonly background: FiberSet.FiberSet
+  /** Every incarnation not yet stopped (see `Host.live`). */
+  readonly live: Set<Incarnation>
   /** Runs fibers started from callbacks (the healing of an abandoned quick turn). */
   readonly runtime: Runtime.Runtime<never>
   /** Publishes a lifecycle event (and updates the instance-state gauges). */

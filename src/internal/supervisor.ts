@@ -8,6 +8,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
+import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { ExitInfo, State } from "../InstanceStatus.js"
@@ -153,18 +154,20 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         )
       })
 
-    /** Spawns a new incarnation into the slot; the caller holds the lifecycle lock. */
+    /**
+     * Spawns a new incarnation into the slot; the caller holds the lifecycle lock. The slot takes
+     * the incarnation inside the spawn, so that an interrupted caller cannot leave the process
+     * without its slot.
+     */
     const spawnInto = (slot: Slot): Effect.Effect<Incarnation, SpawnError> =>
       Effect.suspend(() => {
         slot.state = "starting"
-        return Instance.spawn(slot.host)
+        return Instance.spawn(slot.host, (inc) => {
+          slot.current = inc
+          slot.servedByCurrent = 0
+        })
       }).pipe(
-        Effect.tap((inc) =>
-          Effect.sync(() => {
-            slot.current = inc
-            slot.servedByCurrent = 0
-          }).pipe(Effect.zipRight(emit({ _tag: "Spawned", instance: slot.id, pid: inc.pid, at: inc.startedAt })))
-        ),
+        Effect.tap((inc) => emit({ _tag: "Spawned", instance: slot.id, pid: inc.pid, at: inc.startedAt })),
         Effect.tapError((error) =>
           Effect.sync(() => {
             slot.state = "failed"
@@ -212,14 +215,25 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         )
         if (synced || inc.broken !== undefined || pool.closed || slot.current !== inc) return
         yield* Effect.logWarning(`instance ${slot.id} did not recover from an abandoned turn: restarting it`)
-        yield* Effect.gen(function*() {
-          if (pool.closed || slot.current !== inc) return
-          yield* stopSlot(slot, "stopped")
-          countRestart(slot)
-          const next = yield* spawnInto(slot)
-          yield* Effect.ignore(Deferred.await(next.ready))
-        }).pipe(slot.lifecycle.withPermits(1), Effect.ignore)
+        yield* replace(slot, inc)
       }).pipe(Effect.annotateLogs({ instance: slot.id }))
+
+    /**
+     * Stops the slot's process (if it is still `inc`) and starts a new one, holding the
+     * lifecycle lock for that only: the wait for the new one to be ready is outside it, so that
+     * a shutdown meanwhile is not held up by a tool that is slow to start.
+     */
+    const replace = (slot: Slot, inc: Incarnation): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (pool.closed || slot.current !== inc) return undefined
+        yield* stopSlot(slot, "stopped")
+        countRestart(slot)
+        return yield* spawnInto(slot)
+      }).pipe(
+        slot.lifecycle.withPermits(1),
+        Effect.flatMap((next) => next === undefined ? Effect.void : Deferred.await(next.ready)),
+        Effect.ignore
+      )
 
     /**
      * Replaces an instance's process with a fresh one when it is idle (`maxRequests`,
@@ -227,32 +241,38 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
      * takes over between two turns, and the old process is stopped.
      */
     const recycle = (slot: Slot): Effect.Effect<void> =>
-      Effect.gen(function*() {
+      Effect.suspend(() => {
         const old = slot.current
-        if (old === undefined || pool.closed || slot.recycling) return
+        if (old === undefined || pool.closed || slot.recycling) return Effect.void
         slot.recycling = true
-        const fresh = yield* Instance.spawn(slot.host).pipe(Effect.option)
-        if (Option.isNone(fresh)) return
-        const ready = yield* Effect.either(Deferred.await(fresh.value.ready))
-        if (ready._tag === "Left" || pool.closed) return yield* Instance.stop(fresh.value, options)
-        yield* Effect.gen(function*() {
-          if (slot.current !== old || pool.closed) return yield* Instance.stop(fresh.value, options)
-          old.stopping = true
-          slot.current = fresh.value
-          slot.servedByCurrent = 0
-          if (slot.state === "ready" || slot.state === "busy") slot.state = "ready"
-          yield* emit({ _tag: "Spawned", instance: slot.id, pid: fresh.value.pid, at: fresh.value.startedAt })
-          router.dispatch()
-        }).pipe((effect) => slot.turn.withLock(effect), slot.lifecycle.withPermits(1))
-        yield* Instance.stop(old, options)
-        yield* Effect.logDebug(`instance ${slot.id} recycled`)
-      }).pipe(
-        Effect.ensuring(Effect.sync(() => {
-          slot.recycling = false
-        })),
-        Effect.forkIn(pool.scope),
-        Effect.asVoid
-      )
+        // Whichever of the two processes does not serve when this ends is stopped, however it
+        // ends. At shutdown it is left to `stopAll`, which stops it with all the others.
+        const retire = (fresh: Incarnation) =>
+          Effect.suspend(() => pool.closed ? Effect.void : Instance.stop(slot.current === fresh ? old : fresh, options))
+        const takeOver = (fresh: Incarnation) =>
+          Effect.gen(function*() {
+            yield* Deferred.await(fresh.ready)
+            return yield* Effect.gen(function*() {
+              if (slot.current !== old || pool.closed) return false
+              old.stopping = true
+              slot.current = fresh
+              slot.servedByCurrent = 0
+              if (slot.state === "ready" || slot.state === "busy") slot.state = "ready"
+              yield* emit({ _tag: "Spawned", instance: slot.id, pid: fresh.pid, at: fresh.startedAt })
+              router.dispatch()
+              return true
+            }).pipe((effect) => slot.turn.withLock(effect), slot.lifecycle.withPermits(1))
+          })
+        return Effect.acquireUseRelease(Instance.spawn(slot.host), takeOver, retire).pipe(
+          Effect.flatMap((done) => done ? Effect.logDebug(`instance ${slot.id} recycled`) : Effect.void),
+          Effect.ignore,
+          Effect.ensuring(Effect.sync(() => {
+            slot.recycling = false
+          })),
+          FiberSet.run(pool.background),
+          Effect.asVoid
+        )
+      })
 
     /**
      * Probes every idle ready instance on the schedule; one that fails its probe is restarted.
@@ -271,12 +291,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
           const healthy = outcome._tag === "Right" && (expect === undefined || expect.test(outcome.right))
           if (healthy || pool.closed || slot.current !== inc || inc === undefined) return
           yield* Effect.logWarning(`instance ${slot.id} failed its health probe: restarting it`)
-          yield* Effect.gen(function*() {
-            if (pool.closed || slot.current !== inc) return
-            yield* stopSlot(slot, "stopped")
-            countRestart(slot)
-            yield* spawnInto(slot).pipe(Effect.flatMap((next) => Deferred.await(next.ready)))
-          }).pipe(slot.lifecycle.withPermits(1), Effect.ignore)
+          yield* replace(slot, inc)
         })
       return Effect.forEach(slots.slice(), probe, { concurrency: "unbounded", discard: true })
     }

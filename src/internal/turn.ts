@@ -11,6 +11,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
+import * as FiberSet from "effect/FiberSet"
 import * as Runtime from "effect/Runtime"
 import * as Tracer from "effect/Tracer"
 import type { SendError, SubmitError, SubmitOptions, Submitted, TurnError, TurnOptions } from "../ToolPool.js"
@@ -157,8 +158,9 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
             slot.servedByCurrent++
             return JSON.stringify(value) ?? "null"
           }
-          yield* Instance.write(current, current.codec.encode(input), deadline)
-          progress.sent = true
+          yield* Instance.write(current, current.codec.encode(input), deadline, () => {
+            progress.sent = true
+          })
           const frame = yield* (inactivity === undefined
             ? Instance.takeFrame(current, deadline)
             : Effect.raceFirst(Instance.takeFrame(current, deadline), silence(slot, current, inactivity)))
@@ -187,9 +189,11 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
   const abandonNow = (slot: Slot, inc: Incarnation): void => {
     inc.owed++
     slot.pending++
-    Runtime.runFork(pool.runtime)(
+    const healing = Runtime.runFork(pool.runtime)(
       heal(slot, inc).pipe(Effect.ensuring(slot.turn.release.pipe(Effect.zipRight(release(slot)))))
     )
+    // shutdown interrupts it (the lock and the claim are given back all the same)
+    FiberSet.unsafeAdd(pool.background, healing)
   }
   const abandon = (slot: Slot, inc: Incarnation): Effect.Effect<void> => Effect.sync(() => abandonNow(slot, inc))
 

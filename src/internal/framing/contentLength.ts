@@ -35,7 +35,8 @@ const parseHeader = (block: string): number | string => {
  */
 export interface ContentLengthSink {
   readonly onMessage: (body: string) => void
-  readonly onTooLarge: () => void
+  /** `head`: the body's first `keepHead` bytes, decoded (empty unless asked for). */
+  readonly onTooLarge: (head: string) => void
   readonly onSkipped: (text: string, reason: string) => void
 }
 
@@ -44,11 +45,16 @@ export interface ContentLengthSink {
  * ignored, and so are lines in the header block that are no headers (a stray log line).
  *
  * A body larger than the cap is reported `TooLarge` as soon as its header is read, and its
- * bytes are counted off without being kept: the next message is read normally. A header block
- * with no valid length is reported `Skipped`; one longer than 8 KiB is dropped up to its end.
+ * bytes are counted off without being kept: the next message is read normally. With `keepHead`,
+ * it is reported once that many of its first bytes are read, with them. A header block with no
+ * valid length is reported `Skipped`; one longer than 8 KiB is dropped up to its end.
  * @internal
  */
-export const makeContentLengthReader = (maxBytes: number, sink: ContentLengthSink): (chunk: Uint8Array) => void => {
+export const makeContentLengthReader = (
+  maxBytes: number,
+  sink: ContentLengthSink,
+  keepHead = 0
+): (chunk: Uint8Array) => void => {
   const utf8 = new Utf8Decoder()
   const header = new Uint8Array(MAX_HEADER_BYTES)
   let headerLength = 0
@@ -57,6 +63,9 @@ export const makeContentLengthReader = (maxBytes: number, sink: ContentLengthSin
   let body: Uint8Array | undefined
   let filled = 0
   let skipBytes = 0
+  // The start of a body too large to keep, while it is being read.
+  let head: Uint8Array | undefined
+  let headFilled = 0
 
   // Whether the byte just added ends a header block: "\r\n\r\n" (the first "\r\n" may be the
   // whole block when messages are separated by blank lines, which is then ignored).
@@ -85,7 +94,9 @@ export const makeContentLengthReader = (maxBytes: number, sink: ContentLengthSin
     const length = parseHeader(block)
     if (typeof length === "string") return sink.onSkipped(block, length)
     if (length > maxBytes) {
-      sink.onTooLarge()
+      if (keepHead === 0) sink.onTooLarge("")
+      else head = new Uint8Array(Math.min(keepHead, length))
+      headFilled = 0
       skipBytes = length
     } else if (length === 0) {
       sink.onMessage("")
@@ -100,6 +111,16 @@ export const makeContentLengthReader = (maxBytes: number, sink: ContentLengthSin
     while (offset < chunk.length) {
       if (skipBytes > 0) {
         const n = Math.min(skipBytes, chunk.length - offset)
+        if (head !== undefined) {
+          const kept = Math.min(head.length - headFilled, n)
+          head.set(chunk.subarray(offset, offset + kept), headFilled)
+          headFilled += kept
+          if (headFilled === head.length) {
+            // full at the latest with the body's last byte
+            sink.onTooLarge(utf8.end(head))
+            head = undefined
+          }
+        }
         skipBytes -= n
         offset += n
       } else if (body !== undefined) {

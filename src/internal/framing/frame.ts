@@ -27,9 +27,14 @@ export interface Response {
   readonly value?: unknown
 }
 
-/** A response grew past `maxResponseBytes`; its bytes are dropped up to the next boundary. @internal */
+/**
+ * A response grew past `maxResponseBytes`; its bytes are dropped up to the next boundary.
+ * JSON-RPC framings give the `id` when the start of the message names it, to find the call it answers.
+ * @internal
+ */
 export interface TooLarge {
   readonly _tag: "TooLarge"
+  readonly id?: RpcId
 }
 
 /**

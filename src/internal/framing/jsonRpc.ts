@@ -52,9 +52,63 @@ export const classify = (text: string): ReadonlyArray<Frame> => {
   return json.map((member: unknown) => classifyMessage(member, JSON.stringify(member)))
 }
 
+/** How much of a message over the cap is kept to look for its id: JSON-RPC puts it near the start. */
+const HEAD = 512
+
+const STRING = /^"(?:[^"\\]|\\.)*"/
+// an id in full: a string, or a number that something follows (else it may be cut short)
+const ID_VALUE = /^\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?=\s*[,}]))/
+
+/**
+ * What the start of a message too large to read says about it: its `id`, when the top-level
+ * member is there in full, and whether a top-level `method` makes it the tool's own request or
+ * notification. Members of nested values (an "id" inside a result) do not count.
+ * @internal
+ */
+export const peekMessage = (head: string): { readonly id: RpcId | undefined; readonly method: boolean } => {
+  let id: RpcId | undefined
+  let method = false
+  let depth = 0
+  if (head.trimStart()[0] !== "{") return { id, method }
+  for (let i = 0; i < head.length; i++) {
+    const char = head[i]
+    if (char === "{" || char === "[") depth++
+    else if (char === "}" || char === "]") depth--
+    else if (char === "\"") {
+      const string = STRING.exec(head.slice(i))?.[0]
+      if (string === undefined) break // cut off inside a string
+      i += string.length - 1
+      if (depth !== 1) continue
+      if (string === "\"method\"" && /^\s*:/.test(head.slice(i + 1))) method = true
+      if (string !== "\"id\"") continue
+      const value = ID_VALUE.exec(head.slice(i + 1))?.[1]
+      if (value === undefined) continue
+      try {
+        const parsed: unknown = JSON.parse(value)
+        if (isId(parsed)) id = parsed
+      } catch {
+        // a string with a bad escape: no id
+      }
+    }
+  }
+  return { id, method }
+}
+
+/**
+ * The frame for a message over the cap, from its start: `TooLarge` with the id it names, if it
+ * names one, for the pool to fail that call; `Skipped` for the tool's own request or
+ * notification, which answers no call.
+ */
+const oversized = (head: string): Frame => {
+  const { id, method } = peekMessage(head)
+  if (method) return skipped(head, "a JSON-RPC request or notification over maxResponseBytes")
+  return id === undefined ? tooLarge : { _tag: "TooLarge", id }
+}
+
 /**
  * Decodes JSON-RPC messages, one per line or `Content-Length` framed. A message over the cap is
- * `TooLarge`, and decoding goes on with the next one.
+ * `TooLarge` (with its id when its first bytes give it), and decoding goes on with the next one.
+ * Of such a message, only its first `HEAD` bytes (or characters) are kept.
  * @internal
  */
 export const makeJsonRpcDecoder = (framing: JsonRpc, maxBytes: number): Decoder => {
@@ -69,13 +123,14 @@ export const makeJsonRpcDecoder = (framing: JsonRpc, maxBytes: number): Decoder 
       onLine: (line) => {
         if (line.trim() !== "") onMessage(line)
       },
-      onOverflow: () => frames.emit(tooLarge)
+      onOverflow: (head) => frames.emit(oversized(head)),
+      keepHead: HEAD
     })
     : makeContentLengthReader(maxBytes, {
       onMessage,
-      onTooLarge: () => frames.emit(tooLarge),
+      onTooLarge: (head) => frames.emit(oversized(head)),
       onSkipped: (text, reason) => frames.emit(skipped(text, reason))
-    })
+    }, HEAD)
   return {
     push(chunk) {
       read(chunk)

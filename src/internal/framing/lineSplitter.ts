@@ -16,8 +16,12 @@ export interface LineSplitterOptions {
    * `bytes` counts the bytes of the line as delivered.
    */
   readonly onLine: (line: string, bytes: number) => void
-  /** The current line just grew past `maxBytes`; it will not be delivered. */
-  readonly onOverflow: () => void
+  /**
+   * The current line just grew past `maxBytes`; it will not be delivered. `head` is its first
+   * `keepHead` characters (empty unless asked for): enough for JSON-RPC to find a message's id.
+   */
+  readonly onOverflow: (head: string) => void
+  readonly keepHead?: number
   /**
    * The line that overflowed has ended. `tail` is its last `keepTail` bytes, decoded, with a
    * final "\r" removed: enough for the sentinel framing to see a marker at its end.
@@ -77,6 +81,7 @@ const CR_BYTE = Buffer.from([CR])
  */
 export const makeLineSplitter = (options: LineSplitterOptions): (chunk: Uint8Array) => void => {
   const { maxBytes, onLine, onOverflow } = options
+  const keepHead = options.keepHead ?? 0
   const dropCarriageReturn = options.dropCarriageReturn === true
   // One more byte than the tail asked for: the "\r" that may come before the "\n".
   const keepTail = options.keepTail === undefined || options.keepTail === 0 ? 0 : options.keepTail + 1
@@ -135,7 +140,7 @@ export const makeLineSplitter = (options: LineSplitterOptions): (chunk: Uint8Arr
     bytes = 0
     const content = carriageReturn ? total - 1 : total
     if (content > maxBytes) {
-      onOverflow()
+      onOverflow(line.slice(0, keepHead))
       endOverflow(EMPTY)
       return
     }
@@ -159,12 +164,18 @@ export const makeLineSplitter = (options: LineSplitterOptions): (chunk: Uint8Arr
     if (overflowing) return
     bytes += rest.length
     if (bytes > maxBytes + 1) {
+      let head = ""
+      if (keepHead > 0) {
+        releaseCarriageReturn()
+        // a character takes at most 4 bytes
+        head = (text.length >= keepHead ? text : text + utf8.write(rest.subarray(0, keepHead * 4))).slice(0, keepHead)
+      }
       text = ""
       bytes = 0
       heldCarriageReturn = false
       utf8.end()
       overflowing = true
-      onOverflow()
+      onOverflow(head)
       return
     }
     releaseCarriageReturn()

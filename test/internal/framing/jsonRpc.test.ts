@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
 import * as Framing from "../../../src/Framing.js"
-import { classify, makeJsonRpcDecoder, makeJsonRpcEncoder } from "../../../src/internal/framing/jsonRpc.js"
-import { bytes, cutPoints, feed, splitAt } from "./chunks.js"
+import { classify, makeJsonRpcDecoder, makeJsonRpcEncoder, peekMessage } from "../../../src/internal/framing/jsonRpc.js"
+import { byteByByte, bytes, cutPoints, feed, splitAt } from "./chunks.js"
 
 const text = (data: Uint8Array) => new TextDecoder().decode(data)
 
@@ -82,6 +82,46 @@ describe("jsonRpc framing", () => {
       { _tag: "RpcResponse", id: 3, result: [1] }
     ])
   })
+
+  it("finds the id of a message too large to read in its start, and only a top-level one", () => {
+    expect(peekMessage("{\"jsonrpc\":\"2.0\",\"id\":17,\"result\":{\"text\":\"xxxx")).toEqual({ id: 17, method: false })
+    expect(peekMessage(" { \"id\" : \"a\\\"b\", \"result\": [")).toEqual({ id: "a\"b", method: false })
+    // an "id" inside the result is not the message's; the message's own comes after the cut
+    expect(peekMessage("{\"result\":{\"items\":[{\"id\":3},{\"text\":\"id\"}],\"more\":\"xx")).toEqual({
+      id: undefined,
+      method: false
+    })
+    // a number at the very end may be cut short
+    expect(peekMessage("{\"id\":12")).toEqual({ id: undefined, method: false })
+    expect(peekMessage("{\"id\":5,\"method\":\"workspace/applyEdit\",\"params\":{")).toEqual({ id: 5, method: true })
+    expect(peekMessage("[{\"id\":1,\"result\":1}")).toEqual({ id: undefined, method: false })
+  })
+
+  for (const over of ["ndjson", "contentLength"] as const) {
+    it(`over ${over}, a message over maxBytes is TooLarge with its id, or Skipped when it is the tool's own`, () => {
+      const framing = Framing.jsonRpc({ over })
+      const rpc = makeJsonRpcEncoder(framing)
+      const big = "é".repeat(3000)
+      const data = bytes(
+        rpc.respond(4, { text: big }),
+        rpc.raw(JSON.stringify({ result: { text: big }, id: 5 })),
+        rpc.notify("$/log", { text: big }),
+        rpc.respond(6, "small")
+      )
+      for (const chunks of [[data], byteByByte(data)]) {
+        expect(feed(makeJsonRpcDecoder(framing, 1000), chunks)).toMatchObject([
+          { _tag: "TooLarge", id: 4 },
+          { _tag: "TooLarge" },
+          { _tag: "Skipped", reason: expect.stringMatching(/request or notification/) },
+          { _tag: "RpcResponse", id: 6, result: "small" }
+        ])
+      }
+      const frames = feed(makeJsonRpcDecoder(framing, 1000), [data])
+      expect(frames[1]).toEqual({ _tag: "TooLarge" })
+      // only the start of the message is kept
+      expect(frames[2]?._tag === "Skipped" && frames[2].text.length <= 512).toBe(true)
+    })
+  }
 
   for (const over of ["ndjson", "contentLength"] as const) {
     it.prop(`over ${over}, any split of what the encoder wrote decodes to the same messages`, {

@@ -1,0 +1,178 @@
+/**
+ * Lifecycle work cut short: a caller who gives up, or a pool that closes, while a process is
+ * being started, replaced or healed. Each case leaves every instance usable and no process
+ * behind, and a shutdown stays within its bound.
+ */
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Scheduler, Scope, Stream } from "effect"
+import { randomUUID } from "node:crypto"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Framing, ToolPool } from "../src/index.js"
+import { mockTool, mockToolPath } from "./utils/mockTool.js"
+import { processesTagged, running } from "./utils/processes.js"
+
+const provide = Effect.provide(NodeContext.layer)
+
+/** Options whose processes carry a tag of their own, to find them (and any child) afterwards. */
+const tagged = (options: Parameters<typeof mockTool>[0] = {}) => {
+  const tag = randomUUID()
+  return { tag, options: mockTool({ ...options, env: { TOOLPOOL_TEST_CASE: tag } }) }
+}
+
+/** Waits for the pool's next event of this kind. */
+const nextEvent = (pool: ToolPool.ToolPool, tag: string) =>
+  pool.events.pipe(Stream.filter((event) => event._tag === tag), Stream.take(1), Stream.runDrain)
+
+describe("lifecycle work cut short", () => {
+  it.live("a replacement still starting when the pool closes is stopped with the rest", () =>
+    Effect.gen(function*() {
+      // maxRequests 1: after one turn the instance is recycled; a new process takes 1.5 s to start
+      const { options, tag } = tagged({ maxRequests: 1, flags: ["--start-delay", "1500"] })
+      const scope = yield* Scope.make()
+      const pool = yield* ToolPool.make(options).pipe(Scope.extend(scope))
+      expect(yield* pool.request(0, "/echo hi")).toBe("hi")
+      yield* Effect.sleep("300 millis")
+      expect(processesTagged(tag).filter(running)).toHaveLength(2) // the old one and its replacement
+      yield* Scope.close(scope, Exit.void)
+      expect(processesTagged(tag).filter(running)).toEqual([])
+    }).pipe(provide))
+
+  it.live("a restart whose caller gives up during the spawn leaves the new process serving", () =>
+    Effect.gen(function*() {
+      const { options, tag } = tagged()
+      const scope = yield* Scope.make()
+      const pool = yield* ToolPool.make(options).pipe(Scope.extend(scope))
+      const stopped = yield* Effect.fork(nextEvent(pool, "Stopped"))
+      yield* Effect.sleep("20 millis")
+      const restart = yield* Effect.fork(pool.restart(0))
+      yield* Fiber.join(stopped)
+      // the old process is gone and the new one is being spawned: the caller gives up now
+      yield* Fiber.interrupt(restart)
+      expect(yield* pool.request(0, "/echo again", { timeout: "5 seconds" })).toBe("again")
+      const [status] = yield* pool.status
+      expect(status?.state).toBe("ready")
+      expect(processesTagged(tag).filter(running)).toEqual([status?.pid])
+      yield* Scope.close(scope, Exit.void)
+      expect(processesTagged(tag).filter(running)).toEqual([])
+    }).pipe(provide))
+
+  it.live("healing that restarts a tool slow to start does not hold up the shutdown", () =>
+    Effect.gen(function*() {
+      // The first process starts at once; once the flag file exists, a new one takes a minute.
+      const flag = join(mkdtempSync(join(tmpdir(), "toolpool-")), "slow")
+      const script = `if [ -e ${flag} ]; then exec "$0" "$1" --start-delay 60000; else exec "$0" "$1"; fi`
+      const tag = randomUUID()
+      const pool = yield* ToolPool.make({
+        command: "sh",
+        args: ["-c", script, process.execPath, mockToolPath],
+        env: { TOOLPOOL_TEST_CASE: tag },
+        framing: Framing.prompt(/> $/),
+        interrupt: "none",
+        healGrace: "100 millis",
+        startTimeout: "30 seconds",
+        drain: "200 millis",
+        grace: "300 millis",
+        killAfter: "300 millis"
+      })
+      writeFileSync(flag, "")
+      const spawned = yield* Effect.fork(nextEvent(pool, "Spawned"))
+      yield* Effect.sleep("10 millis")
+      // The turn times out; the tool is still busy with it; healing restarts the instance.
+      const turn = yield* Effect.flip(pool.request(0, "/hang", { timeout: "300 millis" }))
+      expect(turn._tag).toBe("TurnTimeout")
+      yield* Fiber.join(spawned)
+      const start = Date.now()
+      yield* pool.shutdown
+      // drain 200 + grace 300 + killAfter 300 ms, and a margin for a busy machine
+      expect(Date.now() - start).toBeLessThan(2000)
+      expect(processesTagged(tag).filter(running)).toEqual([])
+    }).pipe(Effect.scoped, provide))
+
+  it.live("withInstance: acquireTimeout bounds the wait for an instance, and the wait can be interrupted", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(mockTool())
+      const holder = yield* Effect.fork(pool.withInstance(() => Effect.sleep("3 seconds")))
+      yield* Effect.sleep("100 millis")
+      const start = Date.now()
+      const busy = yield* Effect.flip(pool.withInstance(() => Effect.void, { acquireTimeout: "200 millis" }))
+      expect(busy._tag).toBe("PoolBusy")
+      expect(Date.now() - start).toBeLessThan(1500) // not when the holder lets go (3 s)
+      const waiter = yield* Effect.fork(pool.withInstance(() => Effect.void))
+      yield* Effect.sleep("50 millis")
+      const interrupting = Date.now()
+      yield* Fiber.interrupt(waiter)
+      expect(Date.now() - interrupting).toBeLessThan(1000)
+      yield* Fiber.interrupt(holder)
+      // the instance is free again for whoever asks
+      expect(yield* pool.withInstance((lease) => lease.request("/echo free"), { acquireTimeout: "2 seconds" }))
+        .toBe("free")
+    }).pipe(Effect.scoped, provide))
+
+  it.live("a shrinking resize whose caller gives up leaves every instance in service", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(mockTool({ instances: 2 }))
+      const busy = yield* Effect.fork(pool.request(1, "/sleep 1000"))
+      yield* Effect.sleep("50 millis")
+      // instance 1 would go once its turn ends; the caller gives up first
+      const gaveUp = yield* Effect.either(Effect.timeout(pool.resize(1), "100 millis"))
+      expect(gaveUp._tag).toBe("Left")
+      yield* Fiber.join(busy)
+      expect((yield* pool.status).map((s) => s.state)).toEqual(["ready", "ready"])
+      const served = yield* Effect.forEach(Array.from({ length: 4 }), () => pool.submit("/sleep 200"), {
+        concurrency: 4
+      })
+      expect(new Set(served.map((s) => s.instance))).toEqual(new Set([0, 1]))
+    }).pipe(Effect.scoped, provide))
+
+  it.live("a turn interrupted just after its queued input went out is healed, not answered to the next caller", () =>
+    Effect.gen(function*() {
+      // A lines tool that answers in order; "pause N" makes it read nothing for N ms, "#..." has
+      // no answer, "slow X" is answered after 300 ms.
+      const tool = join(mkdtempSync(join(tmpdir(), "toolpool-")), "slowreader.mjs")
+      writeFileSync(
+        tool,
+        `import { createInterface } from "node:readline"
+        const lines = createInterface({ input: process.stdin })
+        const queue = []
+        let busy = false
+        const next = () => {
+          if (busy || queue.length === 0) return
+          const line = queue.shift()
+          if (line.startsWith("#")) return next()
+          busy = true
+          const done = (text) => { process.stdout.write(text + "\\n"); busy = false; next() }
+          if (line.startsWith("pause ")) {
+            lines.pause(); process.stdin.pause()
+            setTimeout(() => { lines.resume(); process.stdin.resume() }, Number(line.slice(6)))
+            return done("paused")
+          }
+          if (line.startsWith("slow ")) return setTimeout(() => done("echo: " + line), 300)
+          done("echo: " + line)
+        }
+        lines.on("line", (line) => { queue.push(line); next() })`
+      )
+      const pool = yield* ToolPool.make({
+        command: process.execPath,
+        args: [tool],
+        framing: Framing.lines(),
+        stdinQueue: 1,
+        turnTimeout: "5 seconds"
+      })
+      expect(yield* pool.request(0, "pause 400")).toBe("paused")
+      yield* pool.send(0, "#" + "y".repeat(300_000)) // fills the pipe
+      yield* pool.send(0, "#z") // and one more write in flight: stdin is full
+      // This turn's input waits for room; it goes out at about 400 ms. Its fiber runs on a
+      // scheduler that resumes fibers 100 ms late, which holds open the moment between the
+      // input going out and the caller running on.
+      const first = yield* Effect.fork(pool.request(0, "slow first").pipe(Effect.withScheduler(Scheduler.timer(100))))
+      yield* Effect.sleep("450 millis")
+      yield* Fiber.interrupt(first)
+      const next = yield* Effect.either(pool.request(0, "second", { timeout: "2 seconds" }))
+      // healed (here by a restart: SIGINT ends this tool) or answered in turn: never the other answer
+      if (next._tag === "Right") expect(next.right).toBe("echo: second")
+      else expect(next.left._tag).not.toBe("TurnTimeout")
+    }).pipe(Effect.scoped, provide))
+})
