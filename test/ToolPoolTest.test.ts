@@ -82,8 +82,8 @@ const collectEvents = (
     Stream.runLast,
     Effect.map((last) => last._tag === "Some" ? last.value : []),
     Effect.fork,
-    // let the collector subscribe before anything happens
-    Effect.zipLeft(Effect.yieldNow())
+    // let the collector subscribe before anything happens (the stream takes a few steps to)
+    Effect.zipLeft(Effect.repeatN(Effect.yieldNow(), 4))
   )
 
 describe("ToolPoolTest", () => {
@@ -258,6 +258,49 @@ describe("ToolPoolTest", () => {
       expect(yield* Effect.flip(pool.submit("x"))).toMatchObject({ _tag: "PoolBusy", reason: "no instance is running" })
       yield* pool.restart(0)
       expect((yield* pool.status)[0]).toMatchObject({ state: "ready", restarts: 1 })
+    }))
+
+  it.scoped("restarting an instance whose process had ended: Stopped, Spawned, Ready, as the real pool", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPoolTest.make({
+        restart: RestartPolicy.never,
+        script: {
+          crash: new ToolPoolError.InstanceExited({ instance: 0, pid: null, exitCode: 3, signal: null, stderrTail: "" })
+        }
+      })
+      yield* Effect.flip(pool.request(0, "crash"))
+      const events = yield* collectEvents(pool, (all) => all.some((e) => e._tag === "Ready"))
+      yield* pool.restart(0)
+      expect((yield* Fiber.join(events)).map((e) => e._tag)).toEqual(["Stopped", "Spawned", "Ready"])
+    }))
+
+  it.scoped("an answer too large still counts as a request answered, as in the real pool", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPoolTest.make({
+        script: { big: new ToolPoolError.ResponseTooLarge({ instance: 0, pid: null, limit: 16 }) }
+      })
+      expect((yield* Effect.flip(pool.request(0, "big")))._tag).toBe("ResponseTooLarge")
+      expect((yield* pool.status)[0]?.requests).toBe(1)
+    }))
+
+  it.scoped("withInstance waits at most acquireTimeout, and its wait can be interrupted", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPoolTest.make({ acquireTimeout: "2 seconds" })
+      const holder = yield* Effect.fork(pool.withInstance(() => Effect.never))
+      yield* Effect.yieldNow()
+      const waiting = yield* Effect.fork(pool.withInstance(() => Effect.void))
+      yield* Effect.yieldNow()
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* Effect.flip(Fiber.join(waiting))).toMatchObject({
+        _tag: "PoolBusy",
+        reason: "no instance became free in time"
+      })
+      const another = yield* Effect.fork(pool.withInstance(() => Effect.void))
+      yield* Effect.yieldNow()
+      // the holder never lets go: only an interruptible wait lets this return
+      expect(Exit.isInterrupted(yield* Fiber.interrupt(another))).toBe(true)
+      yield* Fiber.interrupt(holder)
+      expect(yield* pool.withInstance((lease) => lease.request("free"))).toBe("free")
     }))
 
   it.scoped("the restart schedule runs out: the instance is failed, with a GaveUp event", () =>

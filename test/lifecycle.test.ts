@@ -5,12 +5,12 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Scheduler, Scope, Stream } from "effect"
+import { Effect, Exit, Fiber, Schedule, Scheduler, Scope, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Framing, ToolPool } from "../src/index.js"
+import { Framing, RestartPolicy, ToolPool } from "../src/index.js"
 import { mockTool, mockToolPath } from "./utils/mockTool.js"
 import { processesTagged, running } from "./utils/processes.js"
 
@@ -174,5 +174,78 @@ describe("lifecycle work cut short", () => {
       // healed (here by a restart: SIGINT ends this tool) or answered in turn: never the other answer
       if (next._tag === "Right") expect(next.right).toBe("echo: second")
       else expect(next.left._tag).not.toBe("TurnTimeout")
+    }).pipe(Effect.scoped, provide))
+
+  it.live("healing and recycling at once do not lock each other out", () =>
+    Effect.gen(function*() {
+      // maxRequests 1: the first turn starts a recycling (the new process is ready after 300 ms);
+      // the second times out, and healing (no interrupt, 1 s grace) then restarts the instance.
+      const pool = yield* ToolPool.make(
+        mockTool({ maxRequests: 1, interrupt: "none", healGrace: "1 second", flags: ["--start-delay", "300"] })
+      )
+      expect(yield* pool.request(0, "/echo hi")).toBe("hi")
+      expect((yield* Effect.flip(pool.request(0, "/hang", { timeout: "100 millis" })))._tag).toBe("TurnTimeout")
+      yield* Effect.sleep("2 seconds")
+      expect(yield* pool.request(0, "/echo again", { timeout: "5 seconds" })).toBe("again")
+    }).pipe(Effect.scoped, provide))
+
+  it.live("a replacement does not take over an instance that crashed while it started", () =>
+    Effect.gen(function*() {
+      const { options, tag } = tagged({
+        maxRequests: 1,
+        flags: ["--start-delay", "500"],
+        restart: RestartPolicy.onFailure({ schedule: Schedule.spaced("1 second") })
+      })
+      const pool = yield* ToolPool.make(options)
+      expect(yield* pool.request(0, "/echo hi")).toBe("hi") // the replacement starts now
+      yield* pool.send(0, "/crash") // and the process it was to replace ends
+      yield* Effect.sleep("3 seconds")
+      // restarted once by the policy; the replacement went instead of idling beside it
+      const [status] = yield* pool.status
+      expect(status?.state).toBe("ready")
+      expect(processesTagged(tag).filter(running)).toEqual([status?.pid])
+    }).pipe(Effect.scoped, provide))
+
+  it.live("a restart whose caller gives up during the stop still brings the instance back", () =>
+    Effect.gen(function*() {
+      // a tool that ignores SIGTERM and the end of its input: its stop takes grace + killAfter
+      const pool = yield* ToolPool.make(mockTool({ instances: 2, flags: ["--ignore-sigterm"], grace: "300 millis" }))
+      yield* pool.send(0, "/hang")
+      const restart = yield* Effect.fork(pool.restart(0))
+      yield* Effect.sleep("100 millis")
+      yield* Fiber.interrupt(restart)
+      expect(yield* pool.request(0, "/echo back", { timeout: "5 seconds" })).toBe("back")
+    }).pipe(Effect.scoped, provide))
+
+  it.live("a restart under way when the pool shuts down starts nothing, and the shutdown keeps its bound", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(
+        mockTool({ flags: ["--ignore-sigterm"], drain: "200 millis", grace: "300 millis", killAfter: "500 millis" })
+      )
+      yield* pool.send(0, "/hang")
+      const restart = yield* Effect.fork(Effect.either(pool.restart(0)))
+      yield* Effect.sleep("50 millis")
+      const start = Date.now()
+      yield* pool.shutdown
+      // drain 200 + grace 300 + killAfter 500 ms, and a margin for a busy machine
+      expect(Date.now() - start).toBeLessThan(2500)
+      const outcome = yield* Fiber.join(restart)
+      expect(outcome._tag === "Left" ? outcome.left._tag : "restarted").toBe("PoolClosed")
+    }).pipe(Effect.scoped, provide))
+
+  it.live("what a crashed tool left running ends when it is restarted, not at shutdown", () =>
+    Effect.gen(function*() {
+      const { options, tag } = tagged({ restart: RestartPolicy.always({ schedule: Schedule.spaced("10 millis") }) })
+      const pool = yield* ToolPool.make(options)
+      const spawned = yield* pool.request(0, "/spawn-child")
+      const child = Number(/spawned (\d+)/.exec(spawned)?.[1])
+      expect(running(child)).toBe(true)
+      const ready = yield* Effect.fork(nextEvent(pool, "Ready"))
+      yield* Effect.sleep("20 millis")
+      yield* pool.send(0, "/crash")
+      yield* Fiber.join(ready)
+      expect(running(child)).toBe(false)
+      const [status] = yield* pool.status
+      expect(processesTagged(tag).filter(running)).toEqual([status?.pid])
     }).pipe(Effect.scoped, provide))
 })

@@ -79,6 +79,8 @@ describe.each(["ndjson", "contentLength"] as const)("a JSON-RPC response over ma
       expect(yield* pool.call(0, "ping")).toBe("pong")
       const [status] = yield* pool.status
       expect(status?.state).toBe("ready")
+      // the tool answered all six, five of them too large: all count (docs/observability.md)
+      expect(status?.requests).toBe(6)
     }).pipe(provide))
 
   it.scopedLive("concurrent calls: each oversized answer fails the call its id names", () =>

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Framing, RestartPolicy, ToolPool } from "../src/index.js"
 import type { PoolEvent, PoolOptions } from "../src/index.js"
+import type { TurnOptions } from "../src/ToolPool.js"
 import { mockTool, mockToolPath } from "./utils/mockTool.js"
 
 const provide = Effect.provide(NodeContext.layer)
@@ -167,6 +168,22 @@ describe("supervision", () => {
       const status = (yield* pool.status)[0]
       expect(status?.pid).not.toBe(pid)
       expect(status?.restarts).toBe(1)
+    }).pipe(provide))
+
+  it.scopedLive("what the interrupt input itself makes the tool print never reaches the next turn", () =>
+    Effect.gen(function*() {
+      // An abort command with an answer of its own, 50 ms after the abandoned one; a turn waits
+      // behind the one that times out, on both kinds of turn (the second forces the general path).
+      const pool = yield* ToolPool.make(mockTool({ interrupt: { input: "/sleep 50" } }))
+      const turns: ReadonlyArray<TurnOptions> = [{}, { inactivityTimeout: "10 seconds" }]
+      for (const turn of turns) {
+        const slow = yield* Effect.fork(Effect.flip(pool.request(0, "/sleep 300", { timeout: "100 millis", ...turn })))
+        yield* Effect.sleep("20 millis")
+        const queued = yield* Effect.fork(pool.request(0, "/echo next", turn))
+        expect((yield* Fiber.join(slow))._tag).toBe("TurnTimeout")
+        expect(yield* Fiber.join(queued)).toBe("next")
+        expect(yield* pool.request(0, "/echo third", turn)).toBe("third")
+      }
     }).pipe(provide))
 
   it.scopedLive("the late answer of an abandoned turn never reaches a submit caller", () =>

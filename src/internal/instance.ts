@@ -32,7 +32,7 @@ import { makeCodec } from "./framing/index.js"
 import { Inbox } from "./inbox.js"
 import type { ByteRing } from "./ring.js"
 import { Stdin } from "./stdin.js"
-import { reapGroup, signalGroup } from "./terminate.js"
+import { reapGroup, signalGroup, waitUpTo } from "./terminate.js"
 
 /** @internal */
 export type Breakage = InstanceExited | WriteFailed
@@ -138,7 +138,10 @@ const buildCommand = (options: PoolOptions): Command.Command => {
  * anything can interrupt the caller, and the pool's `live` set holds it until it is stopped.
  * @internal
  */
-export const spawn = (host: Host, adopt?: (inc: Incarnation) => void): Effect.Effect<Incarnation, SpawnError> =>
+export const spawn = (
+  host: Host,
+  adopt?: (inc: Incarnation) => Effect.Effect<unknown>
+): Effect.Effect<Incarnation, SpawnError> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const { options } = host
@@ -171,7 +174,7 @@ export const spawn = (host: Host, adopt?: (inc: Incarnation) => void): Effect.Ef
         live: host.live
       }
       host.live.add(inc)
-      adopt?.(inc)
+      if (adopt !== undefined) yield* adopt(inc)
       const { codec } = inc
       // Effects that output calls for (answers to the tool's requests, logs) run in the
       // incarnation's scope, so that they end with it.
@@ -512,7 +515,8 @@ export const write = <T = never>(
 export const stop = (inc: Incarnation, options: PoolOptions): Effect.Effect<void> =>
   Effect.gen(function*() {
     inc.stopping = true
-    const exitedWithin = (duration: Duration.Duration) => within(duration, Deferred.await(inc.exited))
+    // Each wait is cut short by its time limit only: a caller who gives up does not stop the stop.
+    const exitedWithin = (duration: Duration.Duration) => waitUpTo(duration, Deferred.await(inc.exited))
     // The children's time to go after the group's SIGTERM: killAfter, counted from the one
     // SIGTERM the group gets, so that a child does not get a second killAfter of its own.
     let childrenMay = options.killAfter
@@ -533,9 +537,9 @@ export const stop = (inc: Incarnation, options: PoolOptions): Effect.Effect<void
     yield* reapGroup(inc.pid, childrenMay)
     // Let the exit be reported (to the caller of a turn in flight, among others) before the
     // scope goes, taking the watcher with it.
-    if (inc.watcher !== undefined) yield* within(Duration.seconds(1), Fiber.await(inc.watcher))
+    if (inc.watcher !== undefined) yield* waitUpTo(Duration.seconds(1), Fiber.await(inc.watcher))
     // The executor's own finalizer waits for the exit without a limit; never let it hold us.
-    yield* within(Duration.seconds(1), Effect.disconnect(Scope.close(inc.scope, Exit.void)))
+    yield* waitUpTo(Duration.seconds(1), Effect.disconnect(Scope.close(inc.scope, Exit.void)))
     inc.live.delete(inc)
   }).pipe(Effect.uninterruptible)
 

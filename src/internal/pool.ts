@@ -20,8 +20,8 @@ import type { PoolEvent } from "../PoolEvent.js"
 import type { Input } from "../PoolOptions.js"
 import { decode } from "../PoolOptions.js"
 import type { Lease, Notification, RestartError, ToolPool } from "../ToolPool.js"
-import type { PoolBusy, SpawnError, UnknownInstance } from "../ToolPoolError.js"
-import { ConfigError, PoolClosed } from "../ToolPoolError.js"
+import type { PoolBusy, SpawnError } from "../ToolPoolError.js"
+import { ConfigError, PoolClosed, UnknownInstance } from "../ToolPoolError.js"
 import { Alarm } from "./alarm.js"
 import * as Instance from "./instance.js"
 import * as Metrics from "./metrics.js"
@@ -144,12 +144,21 @@ export const make = (
         Effect.gen(function*() {
           const inc = yield* Effect.gen(function*() {
             if (pool.closed) return yield* Effect.fail(new PoolClosed())
+            // removed by a resize meanwhile
+            if (slot.retiring || slots[slot.id] !== slot) {
+              return yield* Effect.fail(new UnknownInstance({ instance: id, instances: slots.length }))
+            }
             // a restart by hand replaces any automatic one under way
             yield* FiberMap.remove(supervisors, slot.id)
             yield* stopSlot(slot, "stopped")
+            // the pool may have closed during the stop: then nothing new starts
+            if (pool.closed) return yield* Effect.fail(new PoolClosed())
             countRestart(slot)
             return yield* spawnInto(slot)
-          }).pipe(slot.lifecycle.withPermits(1))
+            // Once begun, the stop and the new spawn happen together: a caller who gives up
+            // (only the wait for the lock, and for readiness, can be cut short) does not leave
+            // the instance stopped for good.
+          }).pipe(Effect.uninterruptible, slot.lifecycle.withPermits(1))
           yield* Deferred.await(inc.ready)
         }).pipe(Effect.annotateLogs({ instance: id })))
 
@@ -168,7 +177,12 @@ export const make = (
           yield* Effect.forEach(
             added,
             (slot) =>
-              spawnInto(slot).pipe(slot.lifecycle.withPermits(1), Effect.flatMap((inc) => Deferred.await(inc.ready))),
+              Effect.suspend((): Effect.Effect<Instance.Incarnation, SpawnError | PoolClosed> =>
+                pool.closed ? Effect.fail(new PoolClosed()) : spawnInto(slot)
+              ).pipe(
+                slot.lifecycle.withPermits(1),
+                Effect.flatMap((inc) => Deferred.await(inc.ready))
+              ),
             { concurrency: "unbounded", discard: true }
           )
         } else if (size < slots.length) {

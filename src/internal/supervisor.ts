@@ -48,6 +48,9 @@ export interface Supervisor {
   readonly recycleOld: (maxUptime: Duration.Duration) => Effect.Effect<void>
 }
 
+/** How long a tool must stay silent after its abandoned answers for healing to be over. */
+const HEAL_QUIET = Duration.millis(100)
+
 /** @internal */
 export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -80,13 +83,16 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
           })
         ),
         Effect.zipRight(
-          Effect.suspend(() =>
-            slot.current === inc && !inc.stopping && !pool.closed && restartsAfter(options.restart, exit)
-              ? FiberMap.run(supervisors, slot.id, supervise(slot, inc, exit), { onlyIfMissing: true }).pipe(
+          Effect.suspend(() => {
+            if (slot.current !== inc || inc.stopping || pool.closed) return Effect.void
+            if (restartsAfter(options.restart, exit)) {
+              return FiberMap.run(supervisors, slot.id, supervise(slot, inc, exit), { onlyIfMissing: true }).pipe(
                 Effect.asVoid
               )
-              : Effect.void
-          )
+            }
+            // Not restarted: the slot stays `exited`, but what the tool left behind goes now.
+            return Effect.asVoid(FiberSet.run(pool.background, stopExited(slot)))
+          })
         ),
         Effect.zipRight(Effect.logDebug("instance exited")),
         Effect.annotateLogs({ instance: slot.id, pid: inc.pid, code: exit.code, signal: exit.signal })
@@ -126,9 +132,14 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
             router.dispatch()
           })
           const decided = yield* nextRestart(slot, policy, failure, Clock.currentTimeMillis, beforeWait)
-          if (decided._tag === "Left") return yield* giveUp(slot, decided.left)
+          if (decided._tag === "Left") {
+            yield* stopExited(slot)
+            return yield* giveUp(slot, decided.left)
+          }
           yield* emit(restartingEvent(slot.id, slot, decided.right, failure, new Date()))
           const next = yield* Effect.gen(function*() {
+            if (pool.closed || slot.retiring) return undefined
+            yield* stopExited(slot)
             if (pool.closed) return undefined
             countRestart(slot)
             return yield* spawnInto(slot).pipe(Effect.option)
@@ -143,6 +154,17 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
           }
         }
       }).pipe(Effect.annotateLogs({ instance: slot.id }))
+
+    /**
+     * Ends what is left of the slot's process once it has exited on its own (children it left,
+     * its pipes and fibers); the slot keeps its state. Takes no lock: a process stopped twice
+     * (by this and by a restart meanwhile) comes to no harm.
+     */
+    const stopExited = (slot: Slot): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const inc = slot.current
+        return inc === undefined ? Effect.void : Instance.stop(inc, options)
+      })
 
     const giveUp = (slot: Slot, reason: string) =>
       Effect.suspend(() => {
@@ -162,12 +184,13 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
     const spawnInto = (slot: Slot): Effect.Effect<Incarnation, SpawnError> =>
       Effect.suspend(() => {
         slot.state = "starting"
-        return Instance.spawn(slot.host, (inc) => {
-          slot.current = inc
-          slot.servedByCurrent = 0
-        })
+        return Instance.spawn(slot.host, (inc) =>
+          Effect.suspend(() => {
+            slot.current = inc
+            slot.servedByCurrent = 0
+            return emit({ _tag: "Spawned", instance: slot.id, pid: inc.pid, at: inc.startedAt })
+          }))
       }).pipe(
-        Effect.tap((inc) => emit({ _tag: "Spawned", instance: slot.id, pid: inc.pid, at: inc.startedAt })),
         Effect.tapError((error) =>
           Effect.sync(() => {
             slot.state = "failed"
@@ -211,6 +234,14 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
               yield* Instance.takeFrame(inc)
               inc.owed--
             }
+            // What the interruption itself made the tool print (a reply to an abort command,
+            // a second prompt) comes right after: drop it too, until the tool is quiet.
+            const another = Instance.takeFrame(inc).pipe(
+              Effect.timeoutTo({ duration: HEAL_QUIET, onSuccess: () => true, onTimeout: () => false })
+            )
+            while (yield* another) {
+              // dropped
+            }
           }).pipe(Effect.ignore)
         )
         if (synced || inc.broken !== undefined || pool.closed || slot.current !== inc) return
@@ -227,6 +258,8 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
       Effect.gen(function*() {
         if (pool.closed || slot.current !== inc) return undefined
         yield* stopSlot(slot, "stopped")
+        // the pool may have closed during the stop: then nothing new starts
+        if (pool.closed || slot.retiring) return undefined
         countRestart(slot)
         return yield* spawnInto(slot)
       }).pipe(
@@ -253,7 +286,12 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
           Effect.gen(function*() {
             yield* Deferred.await(fresh.ready)
             return yield* Effect.gen(function*() {
-              if (slot.current !== old || pool.closed) return false
+              // Only over the process it was started to replace, while that one still serves.
+              const serving = slot.state === "ready" || slot.state === "busy"
+              if (
+                slot.current !== old || !serving || old.stopping || old.broken !== undefined || slot.retiring ||
+                pool.closed || slots[slot.id] !== slot
+              ) return false
               old.stopping = true
               slot.current = fresh
               slot.servedByCurrent = 0
@@ -261,7 +299,8 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
               yield* emit({ _tag: "Spawned", instance: slot.id, pid: fresh.pid, at: fresh.startedAt })
               router.dispatch()
               return true
-            }).pipe((effect) => slot.turn.withLock(effect), slot.lifecycle.withPermits(1))
+              // the turn lock first, then the lifecycle lock, as healing takes them
+            }).pipe(slot.lifecycle.withPermits(1), (effect) => slot.turn.withLock(effect))
           })
         return Effect.acquireUseRelease(Instance.spawn(slot.host), takeOver, retire).pipe(
           Effect.flatMap((done) => done ? Effect.logDebug(`instance ${slot.id} recycled`) : Effect.void),

@@ -4,7 +4,22 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
+
+/**
+ * Whether `effect` completed within `duration`, waiting for it in a fiber of its own: only the
+ * time limit can cut the wait short, not an interruption of the caller. For the steps of
+ * stopping a process, each of which must run whoever gives up on the stop.
+ * @internal
+ */
+export const waitUpTo = <A>(duration: Duration.Duration, effect: Effect.Effect<A>): Effect.Effect<boolean> =>
+  Effect.uninterruptible(Effect.flatMap(
+    Effect.forkDaemon(
+      Effect.interruptible(effect).pipe(Effect.timeoutTo({ duration, onSuccess: () => true, onTimeout: () => false }))
+    ),
+    Fiber.join
+  ))
 
 /** Sends `signal` to the whole group; false when no process of the group is left. @internal */
 export const signalGroup = (pid: number, signal: NodeJS.Signals | 0): Effect.Effect<boolean> =>
@@ -28,11 +43,9 @@ export const groupAlive = (pid: number): Effect.Effect<boolean> => signalGroup(p
 export const reapGroup = (pid: number, killAfter: Duration.Duration): Effect.Effect<void> =>
   Effect.gen(function*() {
     if (!(yield* signalGroup(pid, "SIGTERM"))) return
-    const gone = yield* groupAlive(pid).pipe(
-      Effect.repeat({ schedule: Schedule.spaced("10 millis"), while: (alive) => alive }),
-      // interruptible even when the caller is not, or the timeout could not stop the polling
-      Effect.interruptible,
-      Effect.timeoutTo({ duration: killAfter, onSuccess: () => true, onTimeout: () => false })
+    const gone = yield* waitUpTo(
+      killAfter,
+      groupAlive(pid).pipe(Effect.repeat({ schedule: Schedule.spaced("10 millis"), while: (alive) => alive }))
     )
     if (!gone) yield* signalGroup(pid, "SIGKILL")
   })

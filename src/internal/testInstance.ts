@@ -195,7 +195,11 @@ export const makeInstances = (
           slot.state = final
           yield* emit({ _tag: "Stopped", instance: slot.id, at: yield* at })
         } else {
+          // An instance whose process had ended is stopped all the same, as in the real pool
+          // (where the slot keeps the ended process until then).
+          const ended = slot.state === "exited" || slot.state === "backing-off" || slot.state === "failed"
           slot.state = final
+          if (inc !== undefined || ended) yield* emit({ _tag: "Stopped", instance: slot.id, at: yield* at })
         }
         router.dispatch()
       })

@@ -141,6 +141,12 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
         yield* Queue.takeAll(inc.responses)
         slot.state = "busy"
         const output = yield* answer(slot, inc, text).pipe(
+          // counted when answered, as by the real pool: an answer too large or a continuation prompt too
+          Effect.tapError((error) =>
+            Effect.sync(() => {
+              if (error._tag === "ResponseTooLarge" || error._tag === "IncompleteInput") slot.requests++
+            })
+          ),
           Effect.ensuring(Effect.sync(() => {
             if (slot.state === "busy") slot.state = "ready"
           }))
@@ -223,16 +229,18 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
       use: (lease: Lease) => Effect.Effect<A, E, R>,
       lease?: { readonly key?: string | undefined; readonly acquireTimeout?: Duration.DurationInput | undefined }
     ): Effect.Effect<A, E | PoolBusy | PoolClosed, R> =>
-      Effect.acquireUseRelease(
-        acquire(lease?.key, lease?.acquireTimeout),
-        (slot) =>
-          use({
-            instance: slot.id,
-            request: (text, turn) => request(slot.id, text, turn),
-            send: (text) => send(slot.id, text),
-            read: (turn) => read(slot.id, turn)
-          }),
-        release
+      // as the real pool: the wait for an instance can be cut short, the release cannot be missed
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(restore(acquire(lease?.key, lease?.acquireTimeout)), (slot) =>
+          Effect.ensuring(
+            restore(use({
+              instance: slot.id,
+              request: (text, turn) => request(slot.id, text, turn),
+              send: (text) => send(slot.id, text),
+              read: (turn) => read(slot.id, turn)
+            })),
+            release(slot)
+          ))
       )
 
     const status: Effect.Effect<ReadonlyArray<InstanceStatus>> = Effect.map(

@@ -152,7 +152,17 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
           if (current.codec.rpc !== undefined) {
             // A JSON-RPC turn: the input is {"method": ..., "params": ...}, the answer the result.
             const { method, params } = yield* parseCall(slot, input)
-            const value = yield* Instance.call(slot.host, current, method, params, deadline)
+            const value = yield* Instance.call(slot.host, current, method, params, deadline).pipe(
+              Effect.tapError((error) =>
+                Effect.sync(() => {
+                  if (error._tag !== "ResponseTooLarge") return
+                  // answered, if too large: counted, and in step (nothing more to come for it)
+                  progress.answered = true
+                  slot.requests++
+                  slot.servedByCurrent++
+                })
+              )
+            )
             progress.answered = true
             slot.requests++
             slot.servedByCurrent++
@@ -306,7 +316,13 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
           if (inc.codec.rpc === undefined) {
             return yield* Effect.dieMessage("call needs a pool with Framing.jsonRpc; use request for other framings")
           }
-          const result = yield* Instance.call(slot.host, inc, method, params, deadline)
+          const result = yield* Instance.call(slot.host, inc, method, params, deadline).pipe(
+            Effect.tapError((error) =>
+              Effect.sync(() => {
+                if (error._tag === "ResponseTooLarge") slot.requests++ // answered, if too large
+              })
+            )
+          )
           slot.requests++
           return result
         })).pipe(
