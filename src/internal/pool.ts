@@ -26,7 +26,7 @@ import { Alarm } from "./alarm.js"
 import * as Instance from "./instance.js"
 import * as Metrics from "./metrics.js"
 import { ByteRing } from "./ring.js"
-import { lookup, makeRouter } from "./router.js"
+import { lookup, makeRouter, useReserved } from "./router.js"
 import type { PoolCore, Slot } from "./slot.js"
 import { makeSupervisor } from "./supervisor.js"
 import { makeTurns } from "./turn.js"
@@ -223,30 +223,23 @@ export const make = (
       use: (lease: Lease) => Effect.Effect<A, E, R>,
       lease?: { readonly key?: string | undefined; readonly acquireTimeout?: Duration.DurationInput | undefined }
     ): Effect.Effect<A, E | PoolBusy | PoolClosed, R> =>
-      // Not acquireUseRelease: its acquire cannot be interrupted, and the wait for an instance
-      // must be (by the caller, and by `acquireTimeout`). Once the router has reserved one, the
-      // release is in place before anything else runs.
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(
-          restore(Effect.suspend((): Effect.Effect<Slot, PoolBusy | PoolClosed> =>
-            pool.closed
-              ? Effect.fail(new PoolClosed())
-              : router.acquire(
-                lease?.key,
-                lease?.acquireTimeout === undefined ? options.acquireTimeout : Duration.decode(lease.acquireTimeout)
-              )
-          )),
-          (slot) =>
-            Effect.ensuring(
-              restore(use({
-                instance: slot.id,
-                request: (input, turn) => request(slot.id, input, turn),
-                send: (input) => send(slot.id, input),
-                read: (turn) => read(slot.id, turn)
-              })),
-              release(slot)
+      useReserved(
+        Effect.suspend((): Effect.Effect<Slot, PoolBusy | PoolClosed> =>
+          pool.closed
+            ? Effect.fail(new PoolClosed())
+            : router.acquire(
+              lease?.key,
+              lease?.acquireTimeout === undefined ? options.acquireTimeout : Duration.decode(lease.acquireTimeout)
             )
-        )
+        ),
+        (slot) =>
+          use({
+            instance: slot.id,
+            request: (input, turn) => request(slot.id, input, turn),
+            send: (input) => send(slot.id, input),
+            read: (turn) => read(slot.id, turn)
+          }),
+        release
       )
 
     const stopAll: Effect.Effect<void> = Effect.gen(function*() {

@@ -197,3 +197,18 @@ export const lookup = <S>(
       ? Effect.fail(new UnknownInstance({ instance: id, instances: slots.length }))
       : Effect.succeed(slot)
   })
+
+/**
+ * `acquireUseRelease` for a reservation whose wait must stay interruptible (by the caller, by
+ * `acquireTimeout`): only `acquire` and `use` can be cut short. Once `acquire` has reserved,
+ * `release` is in place before anything else runs, so no interruption can leave it reserved.
+ * @internal
+ */
+export const useReserved = <S, A, E1, E2, R>(
+  acquire: Effect.Effect<S, E1>,
+  use: (reserved: S) => Effect.Effect<A, E2, R>,
+  release: (reserved: S) => Effect.Effect<void>
+): Effect.Effect<A, E1 | E2, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(restore(acquire), (reserved) => Effect.ensuring(restore(use(reserved)), release(reserved)))
+  )

@@ -41,7 +41,7 @@ import type { PoolBusy, UnknownInstance } from "../ToolPoolError.js"
 import { ConfigError, InstanceNotRunning, PoolClosed, TurnTimeout } from "../ToolPoolError.js"
 import type { Options } from "../ToolPoolTest.js"
 import * as Metrics from "./metrics.js"
-import { lookup, makeRouter } from "./router.js"
+import { lookup, makeRouter, useReserved } from "./router.js"
 import type { Incarnation, Slot, TestCore } from "./testInstance.js"
 import { isAlive, makeInstances, toEffect } from "./testInstance.js"
 
@@ -229,18 +229,16 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
       use: (lease: Lease) => Effect.Effect<A, E, R>,
       lease?: { readonly key?: string | undefined; readonly acquireTimeout?: Duration.DurationInput | undefined }
     ): Effect.Effect<A, E | PoolBusy | PoolClosed, R> =>
-      // as the real pool: the wait for an instance can be cut short, the release cannot be missed
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(acquire(lease?.key, lease?.acquireTimeout)), (slot) =>
-          Effect.ensuring(
-            restore(use({
-              instance: slot.id,
-              request: (text, turn) => request(slot.id, text, turn),
-              send: (text) => send(slot.id, text),
-              read: (turn) => read(slot.id, turn)
-            })),
-            release(slot)
-          ))
+      useReserved(
+        acquire(lease?.key, lease?.acquireTimeout),
+        (slot) =>
+          use({
+            instance: slot.id,
+            request: (text, turn) => request(slot.id, text, turn),
+            send: (text) => send(slot.id, text),
+            read: (turn) => read(slot.id, turn)
+          }),
+        release
       )
 
     const status: Effect.Effect<ReadonlyArray<InstanceStatus>> = Effect.map(

@@ -24,6 +24,7 @@ import { asText, exchange, resultOf } from "./exchange.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
 import * as Metrics from "./metrics.js"
+import { useReserved } from "./router.js"
 import type { PoolCore, Slot } from "./slot.js"
 import type { Supervisor } from "./supervisor.js"
 
@@ -353,14 +354,10 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
       const acquireTimeout = submit?.acquireTimeout === undefined
         ? options.acquireTimeout
         : Duration.decode(submit.acquireTimeout)
-      // Only the wait for an instance can be interrupted: once the router has reserved one, the
-      // release is in place before anything else runs, so an interruption cannot leave the
-      // instance reserved (and out of reach of every later submit).
-      return Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(
-          restore(router.acquire(submit?.key, acquireTimeout)),
-          (slot) => Effect.ensuring(restore(submitOn(slot, input, submit)), release(slot))
-        )
+      return useReserved(
+        router.acquire(submit?.key, acquireTimeout),
+        (slot) => submitOn(slot, input, submit),
+        release
       )
     }).pipe(measured)
 
