@@ -365,6 +365,22 @@ describe("ToolPoolTest", () => {
       expect(yield* Effect.flip(pool.resize(0))).toMatchObject({ _tag: "ConfigError", field: "instances" })
     }))
 
+  it.scoped("a shrinking resize whose caller gives up leaves the instances in service", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPoolTest.make({ instances: 2, latency: "1 second" })
+      const busy = yield* Effect.fork(pool.request(1, "x"))
+      yield* Effect.yieldNow()
+      const resize = yield* Effect.fork(pool.resize(1)) // waits for instance 1's turn
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(resize)
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(busy)
+      const both = yield* Effect.fork(Effect.all([pool.submit("a"), pool.submit("b")], { concurrency: 2 }))
+      yield* Effect.yieldNow()
+      yield* TestClock.adjust("1 second")
+      expect(new Set((yield* Fiber.join(both)).map((s) => s.instance))).toEqual(new Set([0, 1]))
+    }))
+
   it.scoped("restart(id) gives a new pid, counts it, and streams the lifecycle", () =>
     Effect.gen(function*() {
       const pool = yield* ToolPoolTest.make()

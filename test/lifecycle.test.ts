@@ -248,4 +248,80 @@ describe("lifecycle work cut short", () => {
       const [status] = yield* pool.status
       expect(processesTagged(tag).filter(running)).toEqual([status?.pid])
     }).pipe(Effect.scoped, provide))
+
+  it.live("a shutdown while a recycling is stopping the process it replaced keeps its bound", () =>
+    Effect.gen(function*() {
+      // tools that ignore the end of their input and SIGTERM: each stop takes grace + killAfter
+      const script = `trap "" TERM; "$0" "$1"; exec sleep 1000`
+      const pool = yield* ToolPool.make({
+        command: "sh",
+        args: ["-c", script, process.execPath, mockToolPath],
+        framing: Framing.prompt(/> $/),
+        instances: 2,
+        maxRequests: 1,
+        drain: "200 millis",
+        grace: "1 second",
+        killAfter: "1 second"
+      })
+      const tookOver = yield* Effect.fork(nextEvent(pool, "Spawned"))
+      yield* Effect.sleep("20 millis")
+      expect(yield* pool.request(0, "/echo hi")).toBe("hi")
+      yield* Fiber.join(tookOver) // the replacement serves; the old process is being stopped
+      yield* Effect.sleep("100 millis")
+      const start = Date.now()
+      yield* pool.shutdown
+      // drain 200 ms + grace 1 s + killAfter 1 s, and a margin for a busy machine
+      expect(Date.now() - start).toBeLessThan(3500)
+    }).pipe(Effect.scoped, provide))
+
+  it.live("a process that exits as it becomes ready is restarted all the same", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make({
+        command: "sh",
+        args: ["-c", "printf '> '; exit 3"],
+        framing: Framing.prompt(/> $/),
+        instances: 2,
+        restart: RestartPolicy.always({ schedule: Schedule.spaced("20 millis"), maxRestarts: 100_000 })
+      }).pipe(Effect.orDie)
+      yield* Effect.sleep("1 second")
+      const before = (yield* pool.status).map((s) => s.restarts)
+      yield* Effect.sleep("1500 millis")
+      const after = yield* pool.status
+      // none is left exited with nobody to restart it: every one goes on being restarted
+      after.forEach((status, i) => expect(status.restarts).toBeGreaterThan(before[i] ?? 0))
+    }).pipe(Effect.scoped, provide))
+
+  it.live("an instance that crashed while a shrinking resize that would remove it was cancelled comes back", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(mockTool({ instances: 3, grace: "200 millis", killAfter: "500 millis" }))
+      const long = yield* Effect.fork(pool.request(1, "/sleep 1500"))
+      yield* Effect.sleep("50 millis")
+      const resize = yield* Effect.fork(pool.resize(1)) // waits for instance 1's turn
+      yield* Effect.sleep("50 millis")
+      const spawned = yield* pool.request(2, "/spawn-child")
+      const child = Number(/spawned (\d+)/.exec(spawned)?.[1])
+      expect((yield* Effect.flip(pool.request(2, "/crash 3")))._tag).toBe("InstanceExited")
+      yield* Effect.sleep("300 millis")
+      yield* Fiber.interrupt(resize)
+      yield* Fiber.join(long)
+      expect(yield* pool.request(2, "/echo back", { timeout: "5 seconds" })).toBe("back")
+      expect((yield* pool.status).map((s) => s.state)).toEqual(["ready", "ready", "ready"])
+      expect(running(child)).toBe(false) // what the crashed tool left was ended
+    }).pipe(Effect.scoped, provide))
+
+  it.live("a restart does not wait for what the ended process left behind to be ended", () =>
+    Effect.gen(function*() {
+      // the tool's child is in its group; killAfter is long
+      const pool = yield* ToolPool.make(mockTool({ grace: "200 millis", killAfter: "3 seconds" }))
+      yield* pool.request(0, "/spawn-child")
+      const exited = yield* Effect.fork(nextEvent(pool, "Exited"))
+      const spawned = yield* Effect.fork(nextEvent(pool, "Spawned"))
+      yield* Effect.sleep("20 millis")
+      yield* Effect.flip(pool.request(0, "/crash 3"))
+      yield* Fiber.join(exited)
+      const start = Date.now()
+      yield* Fiber.join(spawned)
+      // the default backoff (100 ms, jittered), not killAfter
+      expect(Date.now() - start).toBeLessThan(2000)
+    }).pipe(Effect.scoped, provide))
 })

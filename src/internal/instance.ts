@@ -86,6 +86,8 @@ export interface Incarnation {
   /** Responses still to come for turns whose callers gave up (timed out or were interrupted). */
   owed: number
   stopping: boolean
+  /** Completed when `stop` has finished; set by the first `stop`, which the others wait for. */
+  stopped: Deferred.Deferred<void> | undefined
   /** The pool's incarnations not yet stopped, this one among them until `stop` ends. */
   readonly live: Set<Incarnation>
 }
@@ -171,6 +173,7 @@ export const spawn = (
         lastOutputAt: Date.now(),
         owed: 0,
         stopping: false,
+        stopped: undefined,
         live: host.live
       }
       host.live.add(inc)
@@ -513,6 +516,15 @@ export const write = <T = never>(
  * @internal
  */
 export const stop = (inc: Incarnation, options: PoolOptions): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    // One stop per process: a second caller (a shutdown while a restart stops it) waits for it.
+    if (inc.stopped !== undefined) return Deferred.await(inc.stopped)
+    const stopped = Deferred.unsafeMake<void>(FiberId.none)
+    inc.stopped = stopped
+    return stopOnce(inc, options).pipe(Effect.ensuring(Deferred.succeed(stopped, undefined)))
+  }).pipe(Effect.uninterruptible)
+
+const stopOnce = (inc: Incarnation, options: PoolOptions): Effect.Effect<void> =>
   Effect.gen(function*() {
     inc.stopping = true
     // Each wait is cut short by its time limit only: a caller who gives up does not stop the stop.

@@ -8,6 +8,7 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as FiberMap from "effect/FiberMap"
 import * as FiberSet from "effect/FiberSet"
 import * as PubSub from "effect/PubSub"
@@ -26,7 +27,7 @@ import { Alarm } from "./alarm.js"
 import * as Instance from "./instance.js"
 import * as Metrics from "./metrics.js"
 import { ByteRing } from "./ring.js"
-import { lookup, makeRouter, useReserved } from "./router.js"
+import { lookup, makeRouter, retire, useReserved } from "./router.js"
 import type { PoolCore, Slot } from "./slot.js"
 import { makeSupervisor } from "./supervisor.js"
 import { makeTurns } from "./turn.js"
@@ -190,29 +191,20 @@ export const make = (
           // who gives up while they finish leaves the pool as it was; once they have, the
           // instances are stopped and removed without interruption (within grace + killAfter).
           const leaving = slots.slice(size)
-          for (const slot of leaving) slot.retiring = true
-          router.dispatch()
-          const finished = Effect.forEach(leaving, (slot) => slot.turn.withLock(Effect.void), {
-            concurrency: "unbounded",
-            discard: true
-          })
-          const keep = Effect.sync(() => {
-            for (const slot of leaving) slot.retiring = false
-            router.dispatch()
-          })
-          const remove = Effect.gen(function*() {
-            yield* Effect.forEach(
+          yield* retire(
+            leaving,
+            router.dispatch,
+            (slot) => slot.turn.withLock(Effect.void),
+            Effect.forEach(
               leaving,
               (slot) =>
                 FiberMap.remove(supervisors, slot.id).pipe(
                   Effect.zipRight(stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1)))
                 ),
               { concurrency: "unbounded", discard: true }
-            )
-            slots.length = size
-          })
-          yield* Effect.uninterruptibleMask((restore) =>
-            restore(finished).pipe(Effect.onInterrupt(() => keep), Effect.zipRight(remove))
+            ).pipe(Effect.zipRight(Effect.sync(() => {
+              slots.length = size
+            })))
           )
         }
         router.dispatch()
@@ -251,20 +243,22 @@ export const make = (
           discard: true
         })
       )
-      // Recycling, healing and probes first: interrupted, they leave their processes to what follows.
-      yield* FiberSet.clear(background)
-      yield* FiberMap.clear(supervisors)
-      // Every slot's process, and at the same time any process no slot holds (a replacement
-      // whose recycling was cut short, say), so that the bound is one grace + killAfter.
-      const held = new Set(slots.map((slot) => slot.current))
-      const strays = [...live].filter((inc) => !held.has(inc))
+      // Recycling, healing, probes and restarts waiting to happen are interrupted, without
+      // waiting for them: one of them may be stopping a process, which it finishes meanwhile.
+      const cancelled = yield* Effect.fork(
+        Effect.all([FiberSet.clear(background), FiberMap.clear(supervisors)], { concurrency: "unbounded" })
+      )
+      // Every process at once, whoever holds it: a slot, or nobody (a replacement whose
+      // recycling was cut short, say). A process already being stopped is waited for, not
+      // stopped twice, so the bound stays one grace + killAfter.
       yield* Effect.all([
         Effect.forEach(slots, (slot) => stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1)), {
           concurrency: "unbounded",
           discard: true
         }),
-        Effect.forEach(strays, (inc) => Instance.stop(inc, options), { concurrency: "unbounded", discard: true })
+        Effect.forEach([...live], (inc) => Instance.stop(inc, options), { concurrency: "unbounded", discard: true })
       ], { concurrency: "unbounded", discard: true })
+      yield* Fiber.join(cancelled)
       // A spawn that was already under way when the pool closed.
       yield* Effect.forEach([...live], (inc) => Instance.stop(inc, options), {
         concurrency: "unbounded",

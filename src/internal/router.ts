@@ -212,3 +212,28 @@ export const useReserved = <S, A, E1, E2, R>(
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(restore(acquire), (reserved) => Effect.ensuring(restore(use(reserved)), release(reserved)))
   )
+
+/**
+ * Takes `leaving` out of service for a shrinking resize: they take no new turns; once those in
+ * flight are done (`finished`), `remove` runs, and nothing can cut it short. A caller who gives
+ * up while the turns finish leaves the instances in service, as they were.
+ * @internal
+ */
+export const retire = <S extends { retiring: boolean }>(
+  leaving: ReadonlyArray<S>,
+  dispatch: () => void,
+  finished: (slot: S) => Effect.Effect<void>,
+  remove: Effect.Effect<void>
+): Effect.Effect<void> =>
+  Effect.uninterruptibleMask((restore) => {
+    for (const slot of leaving) slot.retiring = true
+    dispatch()
+    const keep = Effect.sync(() => {
+      for (const slot of leaving) slot.retiring = false
+      dispatch()
+    })
+    return restore(Effect.forEach(leaving, finished, { concurrency: "unbounded", discard: true })).pipe(
+      Effect.onInterrupt(() => keep),
+      Effect.zipRight(remove)
+    )
+  })

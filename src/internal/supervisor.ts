@@ -85,14 +85,14 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         Effect.zipRight(
           Effect.suspend(() => {
             if (slot.current !== inc || inc.stopping || pool.closed) return Effect.void
-            if (restartsAfter(options.restart, exit)) {
-              return FiberMap.run(supervisors, slot.id, supervise(slot, inc, exit), { onlyIfMissing: true }).pipe(
-                Effect.asVoid
-              )
-            }
-            // Not restarted: the slot stays `exited`, but what the tool left behind goes now.
-            return Effect.asVoid(FiberSet.run(pool.background, stopExited(slot)))
-          })
+            // What the tool left behind (children, pipes, fibers) goes now, in the background;
+            // the slot keeps its state, and a restart does not wait for it.
+            const cleanup = FiberSet.run(pool.background, Instance.stop(inc, options))
+            if (!restartsAfter(options.restart, exit)) return Effect.asVoid(cleanup)
+            // The latest exit drives the restarts: a supervisor still waiting for the readiness
+            // of the process that just ended gives way to a new one.
+            return cleanup.pipe(Effect.zipRight(FiberMap.run(supervisors, slot.id, supervise(slot, inc, exit))))
+          }).pipe(Effect.asVoid)
         ),
         Effect.zipRight(Effect.logDebug("instance exited")),
         Effect.annotateLogs({ instance: slot.id, pid: inc.pid, code: exit.code, signal: exit.signal })
@@ -132,14 +132,11 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
             router.dispatch()
           })
           const decided = yield* nextRestart(slot, policy, failure, Clock.currentTimeMillis, beforeWait)
-          if (decided._tag === "Left") {
-            yield* stopExited(slot)
-            return yield* giveUp(slot, decided.left)
-          }
+          if (decided._tag === "Left") return yield* giveUp(slot, decided.left)
           yield* emit(restartingEvent(slot.id, slot, decided.right, failure, new Date()))
           const next = yield* Effect.gen(function*() {
-            if (pool.closed || slot.retiring) return undefined
-            yield* stopExited(slot)
+            // (A slot being removed is restarted too: the removal stops it, a cancelled one keeps
+            // it. What the ended process left behind is being cleaned up meanwhile: `onExit`.)
             if (pool.closed) return undefined
             countRestart(slot)
             return yield* spawnInto(slot).pipe(Effect.option)
@@ -154,17 +151,6 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
           }
         }
       }).pipe(Effect.annotateLogs({ instance: slot.id }))
-
-    /**
-     * Ends what is left of the slot's process once it has exited on its own (children it left,
-     * its pipes and fibers); the slot keeps its state. Takes no lock: a process stopped twice
-     * (by this and by a restart meanwhile) comes to no harm.
-     */
-    const stopExited = (slot: Slot): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        const inc = slot.current
-        return inc === undefined ? Effect.void : Instance.stop(inc, options)
-      })
 
     const giveUp = (slot: Slot, reason: string) =>
       Effect.suspend(() => {
@@ -227,23 +213,29 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         const { interrupt } = options
         if (interrupt === "SIGINT") yield* signalProcess(inc.pid, "SIGINT")
         else if (interrupt !== "none") yield* Effect.ignore(Instance.write(inc, inc.codec.encode(interrupt.input)))
-        const synced = yield* Instance.within(
+        const answered = yield* Instance.within(
           options.healGrace,
           Effect.gen(function*() {
             while (inc.owed > 0) {
               yield* Instance.takeFrame(inc)
               inc.owed--
             }
-            // What the interruption itself made the tool print (a reply to an abort command,
-            // a second prompt) comes right after: drop it too, until the tool is quiet.
-            const another = Instance.takeFrame(inc).pipe(
-              Effect.timeoutTo({ duration: HEAL_QUIET, onSuccess: () => true, onTimeout: () => false })
-            )
+          }).pipe(Effect.ignore)
+        )
+        // What the interruption itself made the tool print (a reply to an abort command, a
+        // second prompt) comes right after: drop it too, until the tool is quiet, within a
+        // healGrace of its own.
+        const another = Instance.takeFrame(inc).pipe(
+          Effect.timeoutTo({ duration: HEAL_QUIET, onSuccess: () => true, onTimeout: () => false })
+        )
+        const synced = answered && (yield* Instance.within(
+          options.healGrace,
+          Effect.gen(function*() {
             while (yield* another) {
               // dropped
             }
           }).pipe(Effect.ignore)
-        )
+        ))
         if (synced || inc.broken !== undefined || pool.closed || slot.current !== inc) return
         yield* Effect.logWarning(`instance ${slot.id} did not recover from an abandoned turn: restarting it`)
         yield* replace(slot, inc)
@@ -259,7 +251,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         if (pool.closed || slot.current !== inc) return undefined
         yield* stopSlot(slot, "stopped")
         // the pool may have closed during the stop: then nothing new starts
-        if (pool.closed || slot.retiring) return undefined
+        if (pool.closed) return undefined
         countRestart(slot)
         return yield* spawnInto(slot)
       }).pipe(

@@ -41,7 +41,7 @@ import type { PoolBusy, UnknownInstance } from "../ToolPoolError.js"
 import { ConfigError, InstanceNotRunning, PoolClosed, TurnTimeout } from "../ToolPoolError.js"
 import type { Options } from "../ToolPoolTest.js"
 import * as Metrics from "./metrics.js"
-import { lookup, makeRouter, useReserved } from "./router.js"
+import { lookup, makeRouter, retire, useReserved } from "./router.js"
 import type { Incarnation, Slot, TestCore } from "./testInstance.js"
 import { isAlive, makeInstances, toEffect } from "./testInstance.js"
 
@@ -289,19 +289,21 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
           yield* Effect.forEach(added, spawn, { discard: true })
         } else if (size < slots.length) {
           const leaving = slots.slice(size)
-          for (const slot of leaving) slot.retiring = true
-          router.dispatch()
-          yield* Effect.forEach(
+          yield* retire(
             leaving,
-            (slot) =>
-              Effect.gen(function*() {
-                yield* slot.turn.withPermits(1)(Effect.void)
-                yield* FiberMap.remove(supervisors, slot.id)
-                yield* stop(slot, "stopped").pipe(slot.lifecycle.withPermits(1))
-              }),
-            { concurrency: "unbounded", discard: true }
+            router.dispatch,
+            (slot) => slot.turn.withPermits(1)(Effect.void),
+            Effect.forEach(
+              leaving,
+              (slot) =>
+                FiberMap.remove(supervisors, slot.id).pipe(
+                  Effect.zipRight(stop(slot, "stopped").pipe(slot.lifecycle.withPermits(1)))
+                ),
+              { concurrency: "unbounded", discard: true }
+            ).pipe(Effect.zipRight(Effect.sync(() => {
+              slots.length = size
+            })))
           )
-          slots.length = size
         }
         router.dispatch()
       }).pipe(sizing.withPermits(1))
