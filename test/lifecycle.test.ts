@@ -324,4 +324,17 @@ describe("lifecycle work cut short", () => {
       // the default backoff (100 ms, jittered), not killAfter
       expect(Date.now() - start).toBeLessThan(2000)
     }).pipe(Effect.scoped, provide))
+
+  it.live("a crash that a health probe sees is restarted once, by the restart policy", () =>
+    Effect.gen(function*() {
+      const { options, tag } = tagged({ healthCheck: { input: "/crash 3", every: "20 seconds" } })
+      const pool = yield* ToolPool.make(options)
+      const exited = yield* Effect.fork(nextEvent(pool, "Exited"))
+      yield* Fiber.join(exited)
+      yield* Effect.sleep("1500 millis") // the policy's backoff (100 ms), a start, and more
+      const [status] = yield* pool.status
+      expect(status?.state).toBe("ready")
+      expect(status?.restarts).toBe(1)
+      expect(processesTagged(tag).filter(running)).toEqual([status?.pid])
+    }).pipe(Effect.scoped, provide))
 })

@@ -126,6 +126,8 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         const now = yield* Clock.currentTimeMillis
         yield* resetIfStable(slot, policy, now - inc.startedAt.getTime())
         let failure: ExitInfo = exit
+        // The process whose end this restart answers; someone else replaced it, if it is gone.
+        let ended = inc
         while (true) {
           const beforeWait = Effect.sync(() => {
             slot.state = "backing-off"
@@ -137,12 +139,15 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
           const next = yield* Effect.gen(function*() {
             // (A slot being removed is restarted too: the removal stops it, a cancelled one keeps
             // it. What the ended process left behind is being cleaned up meanwhile: `onExit`.)
-            if (pool.closed) return undefined
+            // Nothing to do if another hand replaced the process meanwhile (a health probe), or
+            // the slot is no longer in the pool.
+            if (pool.closed || slot.current !== ended || slots[slot.id] !== slot) return undefined
             countRestart(slot)
             return yield* spawnInto(slot).pipe(Effect.option)
           }).pipe(slot.lifecycle.withPermits(1))
           if (next === undefined) return
           if (Option.isSome(next)) {
+            ended = next.value
             const ready = yield* Effect.either(Deferred.await(next.value.ready))
             if (ready._tag === "Right") return
             failure = { code: ready.left.exitCode, signal: ready.left.signal, at: new Date() }
@@ -248,7 +253,12 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
      */
     const replace = (slot: Slot, inc: Incarnation): Effect.Effect<void> =>
       Effect.gen(function*() {
-        if (pool.closed || slot.current !== inc) return undefined
+        // A process that ended on its own is the supervisor's to restart; a slot removed by
+        // `resize` gets no new process.
+        const ended = inc.broken !== undefined || slot.state === "exited" || slot.state === "backing-off"
+        if (pool.closed || slot.current !== inc || ended || slots[slot.id] !== slot) {
+          return undefined
+        }
         yield* stopSlot(slot, "stopped")
         // the pool may have closed during the stop: then nothing new starts
         if (pool.closed) return undefined
