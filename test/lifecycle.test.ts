@@ -22,6 +22,16 @@ const tagged = (options: Parameters<typeof mockTool>[0] = {}) => {
   return { tag, options: mockTool({ ...options, env: { TOOLPOOL_TEST_CASE: tag } }) }
 }
 
+/** The status once every instance is ready (polled), or as it is after 10 seconds. */
+const untilReady = (pool: ToolPool.ToolPool) =>
+  pool.status.pipe(
+    Effect.repeat({
+      schedule: Schedule.spaced("50 millis").pipe(Schedule.upTo("10 seconds")),
+      until: (status) => status.every((s) => s.state === "ready")
+    }),
+    Effect.zipRight(pool.status)
+  )
+
 /** Waits for the pool's next event of this kind. */
 const nextEvent = (pool: ToolPool.ToolPool, tag: string) =>
   pool.events.pipe(Stream.filter((event) => event._tag === tag), Stream.take(1), Stream.runDrain)
@@ -199,9 +209,10 @@ describe("lifecycle work cut short", () => {
       const pool = yield* ToolPool.make(options)
       expect(yield* pool.request(0, "/echo hi")).toBe("hi") // the replacement starts now
       yield* pool.send(0, "/crash") // and the process it was to replace ends
-      yield* Effect.sleep("3 seconds")
-      // restarted once by the policy; the replacement went instead of idling beside it
-      const [status] = yield* pool.status
+      yield* Effect.sleep("1 second")
+      // restarted by the policy after its 1 s backoff (a start takes 500 ms and more when busy);
+      // the replacement went instead of idling beside it
+      const [status] = yield* untilReady(pool)
       expect(status?.state).toBe("ready")
       expect(processesTagged(tag).filter(running)).toEqual([status?.pid])
     }).pipe(Effect.scoped, provide))
@@ -329,8 +340,8 @@ describe("lifecycle work cut short", () => {
     Effect.gen(function*() {
       const { options, tag } = tagged({ healthCheck: { input: "/crash 3", every: "20 seconds" } })
       const pool = yield* ToolPool.make(options) // the first probe runs at once, and crashes the tool
-      yield* Effect.sleep("2 seconds") // the policy's backoff (100 ms), a start, and more
-      const [status] = yield* pool.status
+      yield* Effect.sleep("1 second") // the crash, the policy's backoff (100 ms), a start ...
+      const [status] = yield* untilReady(pool) // ... which takes longer on a busy machine
       expect(status?.state).toBe("ready")
       expect(status?.restarts).toBe(1)
       expect(processesTagged(tag).filter(running)).toEqual([status?.pid])
