@@ -214,6 +214,7 @@ describe("lifecycle work cut short", () => {
       // the replacement went instead of idling beside it
       const [status] = yield* untilReady(pool)
       expect(status?.state).toBe("ready")
+      expect(status?.restarts).toBe(1)
       expect(processesTagged(tag).filter(running)).toEqual([status?.pid])
     }).pipe(Effect.scoped, provide))
 
@@ -255,6 +256,14 @@ describe("lifecycle work cut short", () => {
       yield* Effect.sleep("20 millis")
       yield* pool.send(0, "/crash")
       yield* Fiber.join(ready)
+      // ended while the pool is open: SIGTERM to the group at the exit, SIGKILL after killAfter
+      // (1 s) if the child ignores it (this one does once it is up)
+      yield* Effect.sync(() => running(child)).pipe(
+        Effect.repeat({
+          schedule: Schedule.spaced("20 millis").pipe(Schedule.upTo("3 seconds")),
+          while: (alive) => alive
+        })
+      )
       expect(running(child)).toBe(false)
       const [status] = yield* pool.status
       expect(processesTagged(tag).filter(running)).toEqual([status?.pid])

@@ -172,9 +172,9 @@ describe("supervision", () => {
 
   it.scopedLive("what the interrupt input itself makes the tool print never reaches the next turn", () =>
     Effect.gen(function*() {
-      // An abort command with an answer of its own, 50 ms after the abandoned one; a turn waits
+      // An abort command with an answer of its own, right after the abandoned one; a turn waits
       // behind the one that times out, on both kinds of turn (the second forces the general path).
-      const pool = yield* ToolPool.make(mockTool({ interrupt: { input: "/sleep 50" } }))
+      const pool = yield* ToolPool.make(mockTool({ interrupt: { input: "/echo aborted" } }))
       const turns: ReadonlyArray<TurnOptions> = [{}, { inactivityTimeout: "10 seconds" }]
       for (const turn of turns) {
         const slow = yield* Effect.fork(Effect.flip(pool.request(0, "/sleep 300", { timeout: "100 millis", ...turn })))
