@@ -190,21 +190,15 @@ export const make = (
           // The highest ids go. They take no new turns; those in flight finish first. A caller
           // who gives up while they finish leaves the pool as it was; once they have, the
           // instances are stopped and removed without interruption (within grace + killAfter).
-          const leaving = slots.slice(size)
           yield* retire(
-            leaving,
+            slots,
+            size,
             router.dispatch,
             (slot) => slot.turn.withLock(Effect.void),
-            Effect.forEach(
-              leaving,
-              (slot) =>
-                FiberMap.remove(supervisors, slot.id).pipe(
-                  Effect.zipRight(stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1)))
-                ),
-              { concurrency: "unbounded", discard: true }
-            ).pipe(Effect.zipRight(Effect.sync(() => {
-              slots.length = size
-            })))
+            (slot) =>
+              FiberMap.remove(supervisors, slot.id).pipe(
+                Effect.zipRight(stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1)))
+              )
           )
         }
         router.dispatch()
@@ -251,19 +245,19 @@ export const make = (
       // Every process at once, whoever holds it: a slot, or nobody (a replacement whose
       // recycling was cut short, say). A process already being stopped is waited for, not
       // stopped twice, so the bound stays one grace + killAfter.
+      const stopLive = Effect.suspend(() =>
+        Effect.forEach([...live], (inc) => Instance.stop(inc, options), { concurrency: "unbounded", discard: true })
+      )
       yield* Effect.all([
         Effect.forEach(slots, (slot) => stopSlot(slot, "stopped").pipe(slot.lifecycle.withPermits(1)), {
           concurrency: "unbounded",
           discard: true
         }),
-        Effect.forEach([...live], (inc) => Instance.stop(inc, options), { concurrency: "unbounded", discard: true })
+        stopLive
       ], { concurrency: "unbounded", discard: true })
       yield* Fiber.join(cancelled)
       // A spawn that was already under way when the pool closed.
-      yield* Effect.forEach([...live], (inc) => Instance.stop(inc, options), {
-        concurrency: "unbounded",
-        discard: true
-      })
+      yield* stopLive
       yield* Effect.logDebug("pool shut down")
       router.dispatch()
     }).pipe(

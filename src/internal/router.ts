@@ -214,18 +214,21 @@ export const useReserved = <S, A, E1, E2, R>(
   )
 
 /**
- * Takes `leaving` out of service for a shrinking resize: they take no new turns; once those in
- * flight are done (`finished`), `remove` runs, and nothing can cut it short. A caller who gives
- * up while the turns finish leaves the instances in service, as they were.
+ * Shrinks `slots` to `size` for a resize: the slots past it take no new turns; once those in
+ * flight are done (`finished`), each is removed (`remove`, all at once) and the array cut, and
+ * nothing can cut that short. A caller who gives up while the turns finish leaves the instances
+ * in service, as they were.
  * @internal
  */
 export const retire = <S extends { retiring: boolean }>(
-  leaving: ReadonlyArray<S>,
+  slots: Array<S>,
+  size: number,
   dispatch: () => void,
   finished: (slot: S) => Effect.Effect<void>,
-  remove: Effect.Effect<void>
+  remove: (slot: S) => Effect.Effect<void>
 ): Effect.Effect<void> =>
   Effect.uninterruptibleMask((restore) => {
+    const leaving = slots.slice(size)
     for (const slot of leaving) slot.retiring = true
     dispatch()
     const keep = Effect.sync(() => {
@@ -234,6 +237,9 @@ export const retire = <S extends { retiring: boolean }>(
     })
     return restore(Effect.forEach(leaving, finished, { concurrency: "unbounded", discard: true })).pipe(
       Effect.onInterrupt(() => keep),
-      Effect.zipRight(remove)
+      Effect.zipRight(Effect.forEach(leaving, remove, { concurrency: "unbounded", discard: true })),
+      Effect.zipRight(Effect.sync(() => {
+        slots.length = size
+      }))
     )
   })

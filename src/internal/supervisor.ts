@@ -282,7 +282,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         slot.recycling = true
         // Whichever of the two processes does not serve when this ends is stopped, however it
         // ends. At shutdown it is left to `stopAll`, which stops it with all the others.
-        const retire = (fresh: Incarnation) =>
+        const stopTheOther = (fresh: Incarnation) =>
           Effect.suspend(() => pool.closed ? Effect.void : Instance.stop(slot.current === fresh ? old : fresh, options))
         const takeOver = (fresh: Incarnation) =>
           Effect.gen(function*() {
@@ -304,7 +304,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
               // the turn lock first, then the lifecycle lock, as healing takes them
             }).pipe(slot.lifecycle.withPermits(1), (effect) => slot.turn.withLock(effect))
           })
-        return Effect.acquireUseRelease(Instance.spawn(slot.host), takeOver, retire).pipe(
+        return Effect.acquireUseRelease(Instance.spawn(slot.host), takeOver, stopTheOther).pipe(
           Effect.flatMap((done) => done ? Effect.logDebug(`instance ${slot.id} recycled`) : Effect.void),
           Effect.ignore,
           Effect.ensuring(Effect.sync(() => {

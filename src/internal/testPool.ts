@@ -288,21 +288,15 @@ export const make = (testOptions: Options = {}): Effect.Effect<ToolPool, ConfigE
           slots.push(...added)
           yield* Effect.forEach(added, spawn, { discard: true })
         } else if (size < slots.length) {
-          const leaving = slots.slice(size)
           yield* retire(
-            leaving,
+            slots,
+            size,
             router.dispatch,
             (slot) => slot.turn.withPermits(1)(Effect.void),
-            Effect.forEach(
-              leaving,
-              (slot) =>
-                FiberMap.remove(supervisors, slot.id).pipe(
-                  Effect.zipRight(stop(slot, "stopped").pipe(slot.lifecycle.withPermits(1)))
-                ),
-              { concurrency: "unbounded", discard: true }
-            ).pipe(Effect.zipRight(Effect.sync(() => {
-              slots.length = size
-            })))
+            (slot) =>
+              FiberMap.remove(supervisors, slot.id).pipe(
+                Effect.zipRight(stop(slot, "stopped").pipe(slot.lifecycle.withPermits(1)))
+              )
           )
         }
         router.dispatch()
