@@ -1,9 +1,10 @@
 /**
- * `npm run bench [-- --json FILE] [--quick] [--only SECTION,...]`
+ * `npm run bench [-- --json FILE] [--quick] [--only SECTION,...] [--cpu N | --free]`
  *
  * Measures toolpool against a plain `child_process` + `readline` baseline driving the same
  * tool (see README.md), prints a table and, with `--json`, writes its rows to FILE.
- * Sections: latency, throughput, spawn, large, heap, shutdown.
+ * Sections: latency, throughput, spawn, large, heap, shutdown. Everything runs on one CPU
+ * (the first this process may use, or `--cpu N`) unless `--free` (see `placement.ts`).
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import type { CommandExecutor } from "@effect/platform/CommandExecutor"
@@ -14,6 +15,7 @@ import { fileURLToPath } from "node:url"
 import * as Baseline from "./baseline.js"
 import * as Fixture from "./fixture.js"
 import { ToolPool } from "./library.js"
+import { allowedCpus, pinTo } from "./placement.js"
 import type { Row } from "./report.js"
 import { atMost, ratioAtLeast, ratioAtMost, row, table } from "./report.js"
 import { KiB, median, MiB, now, percentile, sleep } from "./stats.js"
@@ -30,12 +32,18 @@ interface Args {
   readonly json: string | undefined
   readonly quick: boolean
   readonly only: ReadonlySet<Section>
+  /** The CPU every process of the run is pinned to; undefined with `--free`. */
+  readonly cpu: number | undefined
 }
+
+const USAGE = "usage: bench [--json FILE] [--quick] [--only SECTION,...] [--cpu N | --free]"
 
 const parseArgs = (argv: ReadonlyArray<string>): Args => {
   let json: string | undefined
   let quick = false
   let only = new Set<Section>(SECTIONS)
+  let cpu: number | undefined = allowedCpus()[0]
+  let free = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === "--json") json = argv[++i]
@@ -45,10 +53,16 @@ const parseArgs = (argv: ReadonlyArray<string>): Args => {
       const unknown = names.filter((name) => !(SECTIONS as ReadonlyArray<string>).includes(name))
       if (unknown.length > 0) throw new Error(`unknown section(s) ${unknown.join(", ")}; known: ${SECTIONS.join(", ")}`)
       only = new Set(names as Array<Section>)
-    } else throw new Error(`unknown argument ${arg}; usage: bench [--json FILE] [--quick] [--only SECTION,...]`)
+    } else if (arg === "--cpu") {
+      cpu = Number(argv[++i])
+      if (!Number.isInteger(cpu) || !allowedCpus().includes(cpu)) {
+        throw new Error(`--cpu takes one of this process's CPUs: ${allowedCpus().join(", ")}`)
+      }
+    } else if (arg === "--free") free = true
+    else throw new Error(`unknown argument ${arg}; ${USAGE}`)
   }
   if (json === "") throw new Error("--json needs a file name")
-  return { json, quick, only }
+  return { json, quick, only, cpu: free ? undefined : cpu }
 }
 
 const args = parseArgs(process.argv.slice(2))
@@ -353,9 +367,14 @@ const sections: ReadonlyArray<readonly [Section, Effect.Effect<ReadonlyArray<Row
   ["shutdown", shutdown]
 ]
 
+const placement = args.cpu === undefined
+  ? "placement: free (the kernel places the parent and the tools)"
+  : `placement: the parent and every tool on CPU ${args.cpu} (--free to let the kernel place them)`
+
 const program = Effect.gen(function*() {
   const started = now()
   const rows: Array<Row> = []
+  yield* log(placement)
   for (const [name, section] of sections) {
     if (!args.only.has(name)) continue
     const sectionStart = now()
@@ -367,11 +386,13 @@ const program = Effect.gen(function*() {
   console.log(
     `\n${rows.filter((r) => !r.met).length} of ${rows.length} targets missed; whole run ${
       ((now() - started) / 1000).toFixed(0)
-    } s`
+    } s; ${placement}`
   )
   if (args.json !== undefined) writeFileSync(args.json, JSON.stringify(rows, null, 2) + "\n")
 })
 
+// Before anything starts: threads and children created later inherit the mask.
+if (args.cpu !== undefined) pinTo(args.cpu)
 const removeCopy = Fixture.useCopy()
 process.on("exit", () => {
   Baseline.killAll()
