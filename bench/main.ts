@@ -10,7 +10,8 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import type { CommandExecutor } from "@effect/platform/CommandExecutor"
 import * as Effect from "effect/Effect"
 import { execFile } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { dirname } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Baseline from "./baseline.js"
 import * as Fixture from "./fixture.js"
@@ -388,7 +389,10 @@ const program = Effect.gen(function*() {
       ((now() - started) / 1000).toFixed(0)
     } s; ${placement}`
   )
-  if (args.json !== undefined) writeFileSync(args.json, JSON.stringify(rows, null, 2) + "\n")
+  if (args.json !== undefined) {
+    mkdirSync(dirname(args.json), { recursive: true })
+    writeFileSync(args.json, JSON.stringify(rows, null, 2) + "\n")
+  }
 })
 
 // Before anything starts: threads and children created later inherit the mask.
