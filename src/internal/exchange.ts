@@ -91,6 +91,12 @@ export const asText = <S>(_slot: S, text: string): string => text
  * interruption before it starts leaves nothing behind: `claim` reserves a slot (or says no), the
  * lock is taken if it is free, the input is written if stdin has room. If any of that cannot be
  * done at once, the reservation is undone and the turn continues as `general()`.
+ *
+ * A caller who leaves while the turn waits (interrupted) is seen by `Effect.onExit` around an
+ * `Effect.async` without a canceler, not by a canceler. Both work; the canceler's wrapping is
+ * what V8 often ends up allocating in the old generation (`bench/README.md`, "Collections"):
+ * each turn's objects then outlive their turn until a full collection, and every young
+ * collection gets several times slower.
  * @internal
  */
 export const exchange = <S extends ExchangeSlot, A, E>(
@@ -99,85 +105,91 @@ export const exchange = <S extends ExchangeSlot, A, E>(
   done: (slot: S, text: string) => A,
   general: () => Effect.Effect<A, E>
 ): Effect.Effect<A, E | ExchangeError> =>
-  Effect.async<A, E | ExchangeError>((resume) => {
-    const claimed = claim()
-    if (claimed === undefined) return resume(general())
-    const { encode, inc, slot, timeout } = claimed
-    const ready = slot.state === "ready" && inc.owed === 0 && inc.broken === undefined &&
-      inc.writeFailed === undefined
-    if (!ready || !slot.turn.tryTake()) {
-      hooks.unclaim(slot)
-      return resume(general())
-    }
-    // Output that came between turns is in the transcript; it is not this turn's answer.
-    inc.responses.clear()
-    if (!inc.stdin.tryWrite(encode())) {
-      // stdin's pipe is full (or ending): the general path waits for room under the deadline
-      slot.turn.unsafeRelease()
-      hooks.unclaim(slot)
-      return resume(general())
-    }
-    slot.state = "busy"
-    const started = performance.now()
-
-    /**
-     * Ends the turn, given its response (none if the deadline passed or the caller left): the
-     * slot's bookkeeping, all done here and now (a caller interrupted after this still leaves
-     * the slot in order), and the turn's result.
-     */
-    const settle = (frame: Exit.Exit<Frame, Breakage> | undefined, interrupted: boolean) => {
-      if (slot.state === "busy") slot.state = "ready"
-      let result: Exit.Exit<string, ExchangeError>
-      // Whether the tool is done with this turn's input; if not, it must be healed first.
-      let settled = true
-      if (frame === undefined) {
-        result = Exit.fail(timeout.error())
-        settled = inc.broken !== undefined
-      } else if (Exit.isFailure(frame)) {
-        result = Exit.failCause(frame.cause)
-      } else {
-        slot.requests++
-        slot.servedByCurrent++
-        result = resultOf(frame.value, slot, inc, hooks.tooLarge)
-        // A continuation prompt is no answer: heal as if abandoned.
-        if (frame.value._tag === "Continuation") settled = inc.broken !== undefined
+  Effect.suspend(() => {
+    /** Set once the input went out: ends the turn if the caller left before its answer. */
+    let leave: (() => Effect.Effect<void>) | undefined
+    const wait = Effect.async<A, E | ExchangeError>((resume) => {
+      const claimed = claim()
+      if (claimed === undefined) return resume(general())
+      const { encode, inc, slot, timeout } = claimed
+      const ready = slot.state === "ready" && inc.owed === 0 && inc.broken === undefined &&
+        inc.writeFailed === undefined
+      if (!ready || !slot.turn.tryTake()) {
+        hooks.unclaim(slot)
+        return resume(general())
       }
-      hooks.measure(interrupted ? "interrupted" : outcomeOf(result), performance.now() - started)
-      // The lock passes to the healing if the tool is still busy with the input.
-      if (settled) slot.turn.unsafeRelease()
-      else hooks.abandon(slot, inc)
-      const rest = hooks.release(slot)
-      const value = done === asText
-        ? result as Exit.Exit<A, ExchangeError>
-        : Exit.map(result, (text) => done(slot, text))
-      return rest === undefined ? value : Effect.zipRight(rest, value)
-    }
+      // Output that came between turns is in the transcript; it is not this turn's answer.
+      inc.responses.clear()
+      if (!inc.stdin.tryWrite(encode())) {
+        // stdin's pipe is full (or ending): the general path waits for room under the deadline
+        slot.turn.unsafeRelease()
+        hooks.unclaim(slot)
+        return resume(general())
+      }
+      slot.state = "busy"
+      const started = performance.now()
 
-    let over = false
-    let unlisten: (() => void) | undefined
-    const finish = (frame: Exit.Exit<Frame, Breakage> | undefined) => {
-      if (over) return
-      over = true
-      slot.alarm.cancel()
-      unlisten?.()
-      resume(settle(frame, false))
-    }
-    const onReady = () => {
-      unlisten = undefined
-      if (over) return
-      const next = inc.responses.poll()
-      if (next === undefined) unlisten = inc.responses.listen(onReady)
-      else finish(next)
-    }
-    const first = inc.responses.poll()
-    if (first !== undefined) return finish(first)
-    unlisten = inc.responses.listen(onReady)
-    slot.alarm.set(timeout.millis, () => finish(undefined), started)
-    return Effect.suspend(() => {
-      if (over) return Effect.void
-      over = true
-      slot.alarm.cancel()
-      unlisten?.()
-      return Effect.asVoid(Effect.exit(settle(undefined, true)))
+      /**
+       * Ends the turn, given its response (none if the deadline passed or the caller left): the
+       * slot's bookkeeping, all done here and now (a caller interrupted after this still leaves
+       * the slot in order), and the turn's result.
+       */
+      const settle = (frame: Exit.Exit<Frame, Breakage> | undefined, interrupted: boolean) => {
+        if (slot.state === "busy") slot.state = "ready"
+        let result: Exit.Exit<string, ExchangeError>
+        // Whether the tool is done with this turn's input; if not, it must be healed first.
+        let settled = true
+        if (frame === undefined) {
+          result = Exit.fail(timeout.error())
+          settled = inc.broken !== undefined
+        } else if (Exit.isFailure(frame)) {
+          result = Exit.failCause(frame.cause)
+        } else {
+          slot.requests++
+          slot.servedByCurrent++
+          result = resultOf(frame.value, slot, inc, hooks.tooLarge)
+          // A continuation prompt is no answer: heal as if abandoned.
+          if (frame.value._tag === "Continuation") settled = inc.broken !== undefined
+        }
+        hooks.measure(interrupted ? "interrupted" : outcomeOf(result), performance.now() - started)
+        // The lock passes to the healing if the tool is still busy with the input.
+        if (settled) slot.turn.unsafeRelease()
+        else hooks.abandon(slot, inc)
+        const rest = hooks.release(slot)
+        const value = done === asText
+          ? result as Exit.Exit<A, ExchangeError>
+          : Exit.map(result, (text) => done(slot, text))
+        return rest === undefined ? value : Effect.zipRight(rest, value)
+      }
+
+      let over = false
+      let unlisten: (() => void) | undefined
+      const finish = (frame: Exit.Exit<Frame, Breakage> | undefined) => {
+        if (over) return
+        over = true
+        slot.alarm.cancel()
+        unlisten?.()
+        resume(settle(frame, false))
+      }
+      const onReady = () => {
+        unlisten = undefined
+        if (over) return
+        const next = inc.responses.poll()
+        if (next === undefined) unlisten = inc.responses.listen(onReady)
+        else finish(next)
+      }
+      leave = () => {
+        if (over) return Effect.void
+        over = true
+        slot.alarm.cancel()
+        unlisten?.()
+        return Effect.asVoid(Effect.exit(settle(undefined, true)))
+      }
+      const first = inc.responses.poll()
+      if (first !== undefined) return finish(first)
+      unlisten = inc.responses.listen(onReady)
+      slot.alarm.set(timeout.millis, () => finish(undefined), started)
     })
+    // Whatever the exit, `leave` does nothing once the turn has ended by itself.
+    return Effect.onExit(wait, () => leave === undefined ? Effect.void : leave())
   })

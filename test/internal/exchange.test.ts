@@ -90,6 +90,27 @@ describe("exchange", () => {
     expect(log).toContain("abandon")
   })
 
+  it("the same turn can be run again: each run is a turn of its own", async () => {
+    const { log, responses, turn } = setup()
+    for (const answer of ["one", "two"]) {
+      const fiber = Effect.runFork(turn)
+      await tick()
+      responses.offer(response(answer))
+      expect(await Effect.runPromise(Fiber.join(fiber))).toBe(answer)
+    }
+    expect(log).toEqual(["measure:ok", "release", "measure:ok", "release"])
+  })
+
+  it("a caller interrupted after its answer came is not counted as interrupted, nor healed", async () => {
+    const { log, responses, slot, turn } = setup()
+    const fiber = Effect.runFork(turn)
+    await tick()
+    responses.offer(response("hi"))
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(log).toEqual(["measure:ok", "release"])
+    expect(slot.turn.tryTake()).toBe(true)
+  })
+
   it("an interrupted turn whose input went out is healed, and the lock stays with the healing", async () => {
     const { log, slot, turn } = setup()
     const fiber = Effect.runFork(turn)
