@@ -2,7 +2,7 @@ import * as effectEslint from "@effect/eslint-plugin"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", "fixtures/**", "bench/results/**"] },
+  { ignores: ["dist/**", "node_modules/**", "coverage/**", "fixtures/**", "bench/results/**", "scratch/**"] },
   ...tseslint.configs.strict,
   ...effectEslint.configs.dprint,
   {
