@@ -3,8 +3,8 @@
  *
  * Measures toolpool against a plain `child_process` + `readline` baseline driving the same
  * tool (see README.md), prints a table and, with `--json`, writes its rows to FILE.
- * Sections: latency, throughput, spawn, large, heap, shutdown. Everything runs on one CPU
- * (the first this process may use, or `--cpu N`) unless `--free` (see `placement.ts`).
+ * Sections: latency, throughput, spawn, large, heap, shutdown. Latency and throughput run on
+ * one CPU (the first this process may use, or `--cpu N`) unless `--free` (see `placement.ts`).
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import type { CommandExecutor } from "@effect/platform/CommandExecutor"
@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url"
 import * as Baseline from "./baseline.js"
 import * as Fixture from "./fixture.js"
 import { ToolPool } from "./library.js"
-import { allowedCpus, pinTo } from "./placement.js"
+import { allowedCpus, runOn } from "./placement.js"
 import type { Row } from "./report.js"
 import { atMost, ratioAtLeast, ratioAtMost, row, table } from "./report.js"
 import { KiB, median, MiB, now, percentile, sleep } from "./stats.js"
@@ -33,7 +33,7 @@ interface Args {
   readonly json: string | undefined
   readonly quick: boolean
   readonly only: ReadonlySet<Section>
-  /** The CPU every process of the run is pinned to; undefined with `--free`. */
+  /** The CPU of the turn-by-turn sections (latency, throughput); undefined with `--free`. */
   readonly cpu: number | undefined
 }
 
@@ -372,9 +372,21 @@ const sections: ReadonlyArray<readonly [Section, Effect.Effect<ReadonlyArray<Row
   ["shutdown", shutdown]
 ]
 
+/** Sections whose processes all run on `args.cpu` (see `placement.ts`). */
+const PINNED: ReadonlySet<Section> = new Set(["latency", "throughput"])
+const everyCpu = allowedCpus()
+
 const placement = args.cpu === undefined
   ? "placement: free (the kernel places the parent and the tools)"
-  : `placement: the parent and every tool on CPU ${args.cpu} (--free to let the kernel place them)`
+  : `placement: latency and throughput with the parent and every tool on CPU ${args.cpu}, ` +
+    "the other sections free (--free: all free)"
+
+/** Pins this process (and the tools it starts from now on) for `section`, or frees it. */
+const placeFor = (section: Section) =>
+  Effect.sync(() => {
+    if (args.cpu === undefined) return
+    runOn(PINNED.has(section) ? [args.cpu] : everyCpu)
+  })
 
 const program = Effect.gen(function*() {
   const started = now()
@@ -383,6 +395,7 @@ const program = Effect.gen(function*() {
   for (const [name, section] of sections) {
     if (!args.only.has(name)) continue
     const sectionStart = now()
+    yield* placeFor(name)
     yield* log(`${name}...`)
     rows.push(...(yield* section))
     yield* log(`${name} took ${((now() - sectionStart) / 1000).toFixed(1)} s`)
@@ -399,8 +412,6 @@ const program = Effect.gen(function*() {
   }
 })
 
-// Before anything starts: threads and children created later inherit the mask.
-if (args.cpu !== undefined) pinTo(args.cpu)
 const removeCopy = Fixture.useCopy()
 process.on("exit", () => {
   Baseline.killAll()

@@ -1,7 +1,8 @@
 /**
- * Where the benchmark's processes run. By default `main.ts` puts itself, and so every tool it
- * starts (children inherit the mask), on one CPU: the toolpool side and the baseline side then
- * run under the same, fixed placement.
+ * Where the benchmark's processes run. By default `main.ts` runs the turn-by-turn sections
+ * (latency, throughput) with itself, and so every tool it starts in them (children inherit the
+ * mask), on one CPU: the toolpool side and the baseline side then run under the same, fixed
+ * placement. The other sections run where the kernel puts them.
  *
  * Why: on this kind of machine (a KVM guest whose idle CPUs halt, no guest halt-polling) a
  * turn's time depends mostly on where the kernel put the parent and the tool. When a write
@@ -10,8 +11,12 @@
  * processes between the two cases on its own, so the same plain-Node baseline gives a p50 of
  * about 20 us for a while, then about 95 us (`npx tsx bench/wakeups.ts` shows it), and
  * one latency run of the same build gave a ratio of 2.23 and the next 1.20. Pinned, both
- * sides pay for their own CPU work and nothing else, which is what the ratios are meant to
- * compare. `--free` leaves placement to the kernel, as before.
+ * sides pay for their own CPU work and nothing else, which is what those ratios compare.
+ *
+ * A large response is another matter: the tool writes while the parent decodes, and doing
+ * both at once on two CPUs is part of what a pool should get right, so that section (and
+ * spawn, heap and shutdown, where placement changes little) stays free. `--free` leaves every
+ * section to the kernel.
  */
 import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -29,13 +34,20 @@ export const allowedCpus = (): Array<number> => {
 }
 
 /**
- * Pins every thread of this process to `cpu` (the tools it starts from now on inherit it).
- * Throws with the reason when `taskset` (util-linux) is missing or refuses.
+ * Lets every thread of this process run only on `cpus` (tools started from then on inherit
+ * the mask; those already running keep theirs). Throws with the reason when `taskset`
+ * (util-linux) is missing or refuses.
  */
-export const pinTo = (cpu: number): void => {
-  execFileSync("taskset", ["--all-tasks", "--cpu-list", "--pid", String(cpu), String(process.pid)], {
+export const runOn = (cpus: ReadonlyArray<number>): void => {
+  const list = cpus.join(",")
+  execFileSync("taskset", ["--all-tasks", "--cpu-list", "--pid", list, String(process.pid)], {
     stdio: ["ignore", "ignore", "pipe"]
   })
   const now = allowedCpus()
-  if (now.length !== 1 || now[0] !== cpu) throw new Error(`taskset left this process on CPUs ${now.join(",")}`)
+  if (now.join(",") !== [...cpus].sort((a, b) => a - b).join(",")) {
+    throw new Error(`taskset left this process on CPUs ${now.join(",")}, not ${list}`)
+  }
 }
+
+/** Runs every thread of this process on `cpu` alone. */
+export const pinTo = (cpu: number): void => runOn([cpu])
