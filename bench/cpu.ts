@@ -1,0 +1,184 @@
+/**
+ * A probe, not part of `npm run bench`: CPU time per turn, of the parent and of the tools,
+ * with everything on one CPU (as the throughput section runs). Sides, each driving its own
+ * tools in the same process, in turn:
+ *
+ * - baseline: `child_process` and a promise per turn (`baseline.ts`);
+ * - floor (1 instance only): the pool's executor and pipes, one `Effect.async` per turn inside
+ *   `Effect.onExit`, as the pool's quick turn waits, and nothing else;
+ * - toolpool: `pool.submit` (the build in `dist/`).
+ *
+ * On one CPU a turn costs the parent's CPU plus its tool's, so throughput follows these sums.
+ *
+ *   npm run build && npx tsx bench/cpu.ts
+ */
+import * as Command from "@effect/platform/Command"
+import * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import { readFileSync } from "node:fs"
+import { executor, pipesOf } from "../src/internal/executor.js"
+import * as Baseline from "./baseline.js"
+import * as Fixture from "./fixture.js"
+import { Framing, ToolPool } from "./library.js"
+import { allowedCpus, pinTo } from "./placement.js"
+
+const TURNS = 8000
+const ROUNDS = 3
+
+/** CPU time (user + system) of the given processes, in microseconds, from /proc. */
+const cpuOf = (pids: ReadonlyArray<number>): number =>
+  pids.reduce((sum, pid) => {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
+    // utime and stime, in clock ticks of 10 ms
+    return sum + (Number(fields[11]) + Number(fields[12])) * 10_000
+  }, 0)
+
+const ownCpu = (): number => {
+  const used = process.cpuUsage()
+  return used.user + used.system
+}
+
+interface Side {
+  readonly name: string
+  readonly tools: ReadonlyArray<number>
+  /** `workers` concurrent workers, `perWorker` turns each. */
+  readonly run: (perWorker: number) => Promise<void>
+  readonly close: () => Promise<void>
+}
+
+/** Parent and tool CPU per turn of `side`, over `workers * perWorker` turns. */
+const measure = async (side: Side, turns: number) => {
+  const parent = ownCpu()
+  const tools = cpuOf(side.tools)
+  await side.run(turns)
+  return { parent: ownCpu() - parent, tools: cpuOf(side.tools) - tools }
+}
+
+const baseline = async (n: number): Promise<Side> => {
+  const tools = Array.from({ length: n }, () => new Baseline.PromptTool())
+  await Promise.all(tools.map((tool) => tool.ready))
+  return {
+    name: "baseline",
+    tools: tools.map((tool) => tool.child.pid ?? 0),
+    run: async (perWorker) => {
+      await Promise.all(tools.map(async (tool) => {
+        for (let i = 0; i < perWorker; i++) await tool.turn(Fixture.payload(i))
+      }))
+    },
+    close: async () => {
+      await Promise.all(tools.map((tool) => tool.close()))
+    }
+  }
+}
+
+/** Runs `effect` in a scope that stays open until `close`. */
+const scoped = async <A>(effect: Effect.Effect<A, unknown, Scope.Scope>) => {
+  const scope = Effect.runSync(Scope.make())
+  const value = await Effect.runPromise(Scope.extend(effect, scope))
+  return { value, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
+
+const floor = async (): Promise<Side> => {
+  const { close, value: { pid, turn } } = await scoped(Effect.gen(function*() {
+    const proc = yield* Command.start(Command.make(process.execPath, Fixture.toolPath())).pipe(
+      Effect.provideService(CommandExecutor.CommandExecutor, executor)
+    )
+    const io = pipesOf(proc)
+    if (io === undefined) return yield* Effect.dieMessage("not started by the pool's executor")
+    let buffer = ""
+    let waiter: ((reply: string) => void) | undefined
+    io.stdout.setEncoding("utf8").on("data", (text: string) => {
+      buffer += text
+      if (!buffer.endsWith(Fixture.PROMPT)) return
+      const reply = buffer
+      buffer = ""
+      const wake = waiter
+      waiter = undefined
+      wake?.(reply)
+    })
+    io.stderr.resume()
+    yield* Effect.async<string>((resume) => {
+      waiter = (reply) => resume(Effect.succeed(reply))
+    })
+    const turn = (input: string) =>
+      Effect.onExit(
+        Effect.async<string>((resume) => {
+          waiter = (reply) => resume(Effect.succeed(reply))
+          io.stdin.write(input)
+        }),
+        () => Effect.sync(() => (waiter = undefined))
+      )
+    return { pid: proc.pid, turn }
+  }))
+  return {
+    name: "floor",
+    tools: [pid],
+    run: (perWorker) =>
+      Effect.runPromise(Effect.gen(function*() {
+        for (let i = 0; i < perWorker; i++) yield* turn(`${Fixture.payload(i)}\n`)
+      })),
+    close
+  }
+}
+
+const toolpool = async (n: number): Promise<Side> => {
+  const { close, value: pool } = await scoped(ToolPool.make({
+    command: Fixture.command,
+    args: Fixture.toolArgs("prompt"),
+    instances: n,
+    framing: Framing.prompt(/> $/)
+  }))
+  const status = await Effect.runPromise(pool.status)
+  return {
+    name: "toolpool",
+    tools: status.flatMap((s) => s.pid === null ? [] : [s.pid]),
+    run: (perWorker) =>
+      Effect.runPromise(Effect.forEach(
+        Array.from({ length: n }, (_, w) => w),
+        () =>
+          Effect.gen(function*() {
+            for (let i = 0; i < perWorker; i++) yield* pool.submit(Fixture.payload(i))
+          }),
+        { concurrency: "unbounded", discard: true }
+      )),
+    close
+  }
+}
+
+const cpu = allowedCpus()[0]
+if (cpu !== undefined) pinTo(cpu)
+const removeCopy = Fixture.useCopy()
+process.on("exit", () => {
+  Baseline.killAll()
+  removeCopy()
+})
+console.log(`CPU per turn on CPU ${cpu}, microseconds: parent + tools (medians of ${ROUNDS} rounds of ${TURNS} turns)`)
+for (const n of [1, 4, 16]) {
+  const sides = [await baseline(n), ...(n === 1 ? [await floor()] : []), await toolpool(n)]
+  const perWorker = Math.ceil(TURNS / n)
+  // warm-up: V8 compiles each side's path over the first few thousand turns
+  for (const side of sides) await side.run(Math.ceil(5000 / n))
+  const rows = new Map<string, Array<{ parent: number; tools: number }>>()
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const side of sides) {
+      const used = await measure(side, perWorker)
+      rows.set(side.name, [...(rows.get(side.name) ?? []), used])
+    }
+  }
+  for (const side of sides) {
+    const used = rows.get(side.name) ?? []
+    const median = (pick: (u: { parent: number; tools: number }) => number) =>
+      [...used.map(pick)].sort((a, b) => a - b)[Math.floor(used.length / 2)] ?? Number.NaN
+    const turns = perWorker * n
+    const parent = median((u) => u.parent) / turns
+    const tools = median((u) => u.tools) / turns
+    console.log(
+      `${String(n).padStart(2)} instance${n === 1 ? " " : "s"}  ${side.name.padEnd(9)} ${
+        parent.toFixed(1).padStart(5)
+      } + ${tools.toFixed(1).padStart(5)} = ${(parent + tools).toFixed(1)}`
+    )
+  }
+  for (const side of sides) await side.close()
+}
