@@ -1,8 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import type * as Scheduler from "effect/Scheduler"
 import { PassThrough } from "node:stream"
 import { Alarm } from "../../src/internal/alarm.js"
 import type { Claim, ExchangeHooks, ExchangeSlot } from "../../src/internal/exchange.js"
@@ -17,8 +19,11 @@ import { ResponseTooLarge, TurnTimeout } from "../../src/ToolPoolError.js"
 
 const tick = () => new Promise((resolve) => setImmediate(resolve))
 
-/** One slot and the parts of an incarnation an exchange touches; `log` records the hooks' calls. */
-const setup = () => {
+/**
+ * One slot and the parts of an incarnation an exchange touches; `log` records the hooks' calls.
+ * `onEncode` runs as the input is encoded, inside the registration.
+ */
+const setup = (onEncode: () => void = () => {}) => {
   const slot: ExchangeSlot = {
     id: 0,
     state: "ready",
@@ -50,7 +55,10 @@ const setup = () => {
   const claim: Claim<ExchangeSlot> = {
     slot,
     inc,
-    encode: () => Buffer.from("x\n"),
+    encode: () => {
+      onEncode()
+      return Buffer.from("x\n")
+    },
     timeout: {
       millis: 5000,
       error: () => new TurnTimeout({ instance: 0, pid: 1, timeout: Duration.seconds(5), kind: "deadline" })
@@ -119,5 +127,55 @@ describe("exchange", () => {
     expect(log).toEqual(["measure:interrupted", "abandon", "release"])
     expect(slot.turn.tryTake()).toBe(false)
     expect(slot.state).toBe("ready")
+  })
+
+  it("an uninterruptible caller is not interrupted: its turn gets its answer", async () => {
+    const { log, responses, slot, turn } = setup()
+    let got: string | undefined
+    const fiber = Effect.runFork(Effect.uninterruptible(Effect.tap(turn, (text) => {
+      got = text
+    })))
+    await tick()
+    fiber.unsafeInterruptAsFork(FiberId.none)
+    await tick()
+    responses.offer(response("hi"))
+    await Effect.runPromise(Fiber.await(fiber))
+    expect(got).toBe("hi")
+    expect(log).toEqual(["measure:ok", "release"])
+    expect(slot.turn.tryTake()).toBe(true)
+  })
+
+  it("an interruption that lands between the registration and the wait is seen", async () => {
+    // The fiber yields right after the registration (as Effect's scheduler does every so many
+    // operations), and is interrupted from outside meanwhile. With a canceler returned by the
+    // registration (before 4cc6838), the canceler was not in place yet, and the turn stayed.
+    let yieldNext = false
+    let self: Fiber.RuntimeFiber<unknown, unknown> | undefined
+    const scheduler: Scheduler.Scheduler = {
+      shouldYield: () => {
+        if (!yieldNext) return false
+        yieldNext = false
+        return 0
+      },
+      scheduleTask: (task) => setImmediate(task)
+    }
+    const { log, responses, slot, turn } = setup(() => {
+      yieldNext = true
+      const victim = self
+      setImmediate(() => victim?.unsafeInterruptAsFork(FiberId.none))
+    })
+    const fiber = Effect.runFork(
+      Effect.withFiberRuntime((runtime) => {
+        self = runtime
+        return Effect.void
+      }).pipe(Effect.zipRight(turn), Effect.withScheduler(scheduler))
+    )
+    const exit = await Effect.runPromise(Fiber.await(fiber))
+    expect(Exit.isInterrupted(exit)).toBe(true)
+    expect(log).toEqual(["measure:interrupted", "abandon", "release"])
+    expect(slot.state).toBe("ready")
+    // nothing is left listening for the answer
+    responses.offer(response("late"))
+    expect(responses.size).toBe(1)
   })
 })
