@@ -55,8 +55,9 @@ const parseArgs = (argv: ReadonlyArray<string>): Args => {
       if (unknown.length > 0) throw new Error(`unknown section(s) ${unknown.join(", ")}; known: ${SECTIONS.join(", ")}`)
       only = new Set(names as Array<Section>)
     } else if (arg === "--cpu") {
-      cpu = Number(argv[++i])
-      if (!Number.isInteger(cpu) || !allowedCpus().includes(cpu)) {
+      const value = argv[++i] ?? ""
+      cpu = /^\d+$/.test(value) ? Number(value) : Number.NaN
+      if (!allowedCpus().includes(cpu)) {
         throw new Error(`--cpu takes one of this process's CPUs: ${allowedCpus().join(", ")}`)
       }
     } else if (arg === "--free") free = true
@@ -66,7 +67,14 @@ const parseArgs = (argv: ReadonlyArray<string>): Args => {
   return { json, quick, only, cpu: free ? undefined : cpu }
 }
 
-const args = parseArgs(process.argv.slice(2))
+const args = ((): Args => {
+  try {
+    return parseArgs(process.argv.slice(2))
+  } catch (error) {
+    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`)
+    return process.exit(2)
+  }
+})()
 
 /** How much work each section does. `--quick` is for trying the benchmark out, not for figures. */
 const plan = args.quick

@@ -39,14 +39,18 @@ export const allowedCpus = (): Array<number> => {
  * (util-linux) is missing or refuses.
  */
 export const runOn = (cpus: ReadonlyArray<number>): void => {
-  const list = cpus.join(",")
-  execFileSync("taskset", ["--all-tasks", "--cpu-list", "--pid", list, String(process.pid)], {
-    stdio: ["ignore", "ignore", "pipe"]
-  })
-  const now = allowedCpus()
-  if (now.join(",") !== [...cpus].sort((a, b) => a - b).join(",")) {
-    throw new Error(`taskset left this process on CPUs ${now.join(",")}, not ${list}`)
+  const wanted = [...cpus].sort((a, b) => a - b).join(",")
+  if (allowedCpus().join(",") === wanted) return
+  try {
+    execFileSync("taskset", ["--all-tasks", "--cpu-list", "--pid", wanted, String(process.pid)], {
+      stdio: ["ignore", "ignore", "pipe"]
+    })
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new Error(`taskset (util-linux) could not run this process on CPUs ${wanted} (${reason}); --free avoids it`)
   }
+  const now = allowedCpus().join(",")
+  if (now !== wanted) throw new Error(`taskset left this process on CPUs ${now}, not ${wanted}`)
 }
 
 /** Runs every thread of this process on `cpu` alone. */

@@ -8,10 +8,12 @@
  *
  *   npx tsx bench/wakeups.ts
  *
- * On the 2-core KVM guest this was written on, free placement went from about 19 us to about
- * 95 us at a delay of 10 us, and sometimes stayed there even at 0: the tool had gone idle on
- * the other CPU, and waking it there is what costs. Pinned, the p50 grows with the delay and
- * nothing else. `placement.ts` says why the benchmark pins by default.
+ * On the 2-core KVM guest this was written on, one run gave, free, a p50 of 88 us at every
+ * delay in its first round, and 26.5 us at no delay in its second, up to 87 us from a delay of
+ * 10 us: the tool had gone idle on the other CPU, and waking it there is what costs. Pinned,
+ * 21-33 us at every delay (highest at no delay). Under other load the free mode may not show
+ * up at all (the other CPU is then rarely idle). `placement.ts` says why the benchmark pins
+ * its turn-by-turn sections.
  */
 import * as Baseline from "./baseline.js"
 import * as Fixture from "./fixture.js"
