@@ -93,28 +93,17 @@ const floor = async (): Promise<Side> => {
     )
     const io = pipesOf(proc)
     if (io === undefined) return yield* Effect.dieMessage("not started by the pool's executor")
-    let buffer = ""
-    let waiter: ((reply: string) => void) | undefined
-    io.stdout.setEncoding("utf8").on("data", (text: string) => {
-      buffer += text
-      if (!buffer.endsWith(Fixture.PROMPT)) return
-      const reply = buffer
-      buffer = ""
-      const wake = waiter
-      waiter = undefined
-      wake?.(reply)
-    })
+    const tool = Fixture.prompter()
+    io.stdout.setEncoding("utf8").on("data", tool.onData)
     io.stderr.resume()
-    yield* Effect.async<string>((resume) => {
-      waiter = (reply) => resume(Effect.succeed(reply))
-    })
+    yield* Effect.async<string>((resume) => tool.next((reply) => resume(Effect.succeed(reply))))
     const turn = (input: string) =>
       Effect.onExit(
         Effect.async<string>((resume) => {
-          waiter = (reply) => resume(Effect.succeed(reply))
+          tool.next((reply) => resume(Effect.succeed(reply)))
           io.stdin.write(input)
         }),
-        () => Effect.sync(() => (waiter = undefined))
+        () => Effect.sync(() => tool.next(() => {}))
       )
     return { pid: proc.pid, turn }
   }))

@@ -45,6 +45,25 @@ export const payload = (i: number): string => `ping ${i}`
 
 export const expectedReply = (i: number): string => `echo: ping ${i}`
 
+/** Feeds `data` events through `onData` and resolves the reply that ends with the prompt. */
+export const prompter = () => {
+  let buffer = ""
+  let waiter: ((reply: string) => void) | undefined
+  const onData = (text: string) => {
+    buffer += text
+    if (!buffer.endsWith(PROMPT)) return
+    const reply = buffer
+    buffer = ""
+    const wake = waiter
+    waiter = undefined
+    wake?.(reply)
+  }
+  const next = (wake: (reply: string) => void): void => {
+    waiter = wake
+  }
+  return { onData, next }
+}
+
 /** Grace and killAfter used on both sides when stopping tools. */
 export const GRACE_MS = 500
 export const KILL_AFTER_MS = 1000

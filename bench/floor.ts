@@ -75,28 +75,9 @@ const resetReaction = () => {
 // The three sides
 // ---------------------------------------------------------------------------
 
-/** Feeds `data` events through `onData` and resolves the reply that ends with the prompt. */
-const prompter = () => {
-  let buffer = ""
-  let waiter: ((reply: string) => void) | undefined
-  const onData = (text: string) => {
-    buffer += text
-    if (!buffer.endsWith(Fixture.PROMPT)) return
-    const reply = buffer
-    buffer = ""
-    const wake = waiter
-    waiter = undefined
-    wake?.(reply)
-  }
-  const next = (wake: (reply: string) => void): void => {
-    waiter = wake
-  }
-  return { onData, next }
-}
-
 const baseline = async (): Promise<Array<number>> => {
   const child = spawn(process.execPath, [Fixture.toolPath()], { stdio: "pipe", detached: true })
-  const tool = prompter()
+  const tool = Fixture.prompter()
   child.stdout.setEncoding("utf8").on("data", tool.onData)
   child.stderr.resume()
   const turn = (input: string) =>
@@ -121,7 +102,7 @@ const floor = (cancelable: boolean) =>
     const proc = yield* Command.start(Command.make(process.execPath, Fixture.toolPath()))
     const io = pipesOf(proc)
     if (io === undefined) return yield* Effect.dieMessage("not started by the pool's executor")
-    const tool = prompter()
+    const tool = Fixture.prompter()
     io.stdout.setEncoding("utf8").on("data", tool.onData)
     io.stderr.resume()
     const forget = Effect.sync(() => tool.next(() => {}))
