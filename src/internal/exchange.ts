@@ -106,6 +106,7 @@ export const exchange = <S extends ExchangeSlot, A, E>(
   general: () => Effect.Effect<A, E>
 ): Effect.Effect<A, E | ExchangeError> =>
   Effect.suspend(() => {
+    // Per run (hence the suspend: the same turn effect may run more than once, even at once).
     /** Set once the input went out: ends the turn if the caller left before its answer. */
     let leave: (() => Effect.Effect<void>) | undefined
     const wait = Effect.async<A, E | ExchangeError>((resume) => {
@@ -164,12 +165,16 @@ export const exchange = <S extends ExchangeSlot, A, E>(
 
       let over = false
       let unlisten: (() => void) | undefined
-      const finish = (frame: Exit.Exit<Frame, Breakage> | undefined) => {
-        if (over) return
+      /** Stops waiting for the answer; false if the turn had ended already. */
+      const end = (): boolean => {
+        if (over) return false
         over = true
         slot.alarm.cancel()
         unlisten?.()
-        resume(settle(frame, false))
+        return true
+      }
+      const finish = (frame: Exit.Exit<Frame, Breakage> | undefined) => {
+        if (end()) resume(settle(frame, false))
       }
       const onReady = () => {
         unlisten = undefined
@@ -178,13 +183,7 @@ export const exchange = <S extends ExchangeSlot, A, E>(
         if (next === undefined) unlisten = inc.responses.listen(onReady)
         else finish(next)
       }
-      leave = () => {
-        if (over) return Effect.void
-        over = true
-        slot.alarm.cancel()
-        unlisten?.()
-        return Effect.asVoid(Effect.exit(settle(undefined, true)))
-      }
+      leave = () => end() ? Effect.asVoid(Effect.exit(settle(undefined, true))) : Effect.void
       const first = inc.responses.poll()
       if (first !== undefined) return finish(first)
       unlisten = inc.responses.listen(onReady)
