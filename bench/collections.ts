@@ -10,14 +10,18 @@
  *
  * Until 4cc6838 the common turn's wait (`src/internal/exchange.ts`) was an `Effect.async` with
  * a canceler. V8 then often decided to allocate part of the canceler's wrapping in the old
- * generation, and the turn objects it points to survived until a full collection. This probe,
- * 4 runs at 4cc6838's parent (worktree, `npm run build`, this file copied in): 2.26 MB promoted
- * per young collection in each, 6.2-8.3 ms per collection; at 4cc6838: 0.36 MB, 1.9-2.4 ms.
- * (Earlier scratch runs of the same kind saw the old code escape this in 1 run of 4.)
+ * generation, and the turn objects it points to survived until a full collection. At
+ * 4cc6838's parent (a worktree, `npm run build`, this file copied in), 7 runs of 8 promoted
+ * 2.25-2.26 MB per young collection, at 6.2-10.4 ms a collection; the other, 0.36 MB at 2.3 ms.
+ * Since 4cc6838: 0.36-0.37 MB and 1.9-2.5 ms in every run. One run alone, with V8's flags:
+ *
+ *   node --no-allocation-site-pretenuring --import tsx bench/collections.ts --one
+ *
+ * gave 0.04-0.05 MB and 1.6-1.75 ms, before 4cc6838 and since: the promotion is pretenuring.
  */
 import * as Effect from "effect/Effect"
 import { execFileSync } from "node:child_process"
-import { PerformanceObserver } from "node:perf_hooks"
+import { constants, PerformanceObserver } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { getHeapSpaceStatistics } from "node:v8"
 import * as Fixture from "./fixture.js"
@@ -37,10 +41,9 @@ const run = async () => {
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       if (!timing) continue
-      // detail.kind: 1 is a young (minor) collection, 2 and 4 are full ones
       const detail: unknown = (entry as { readonly detail?: unknown }).detail
       const kind = typeof detail === "object" && detail !== null && "kind" in detail ? detail.kind : undefined
-      if (kind === 1) minor.push(entry.duration)
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minor.push(entry.duration)
       else major++
     }
   })

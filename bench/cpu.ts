@@ -23,6 +23,7 @@ import * as Baseline from "./baseline.js"
 import * as Fixture from "./fixture.js"
 import { Framing, ToolPool } from "./library.js"
 import { allowedCpus, pinTo } from "./placement.js"
+import { median } from "./stats.js"
 
 const TURNS = 8000
 const ROUNDS = 3
@@ -41,6 +42,14 @@ const cpuOf = (pids: ReadonlyArray<number>): number =>
     0
   )
 
+/** A wrong answer ends the probe: nothing is measured that is not correct. */
+const check = (i: number, answer: string): void => {
+  if (answer !== Fixture.expectedReply(i)) throw new Error(`turn ${i} answered ${JSON.stringify(answer)}`)
+}
+
+/** The floor's raw reply, less its final line break and prompt. */
+const trimPrompt = (reply: string): string => reply.slice(0, reply.length - Fixture.PROMPT.length).trimEnd()
+
 const ownCpu = (): number => {
   const used = process.cpuUsage()
   return used.user + used.system
@@ -49,16 +58,16 @@ const ownCpu = (): number => {
 interface Side {
   readonly name: string
   readonly tools: ReadonlyArray<number>
-  /** `workers` concurrent workers, `perWorker` turns each. */
+  /** Every worker (one per tool) takes `perWorker` turns; every answer is checked. */
   readonly run: (perWorker: number) => Promise<void>
   readonly close: () => Promise<void>
 }
 
-/** Parent and tool CPU per turn of `side`, over `workers * perWorker` turns. */
-const measure = async (side: Side, turns: number) => {
+/** Parent and tool CPU of `side` while each of its workers takes `perWorker` turns. */
+const measure = async (side: Side, perWorker: number) => {
   const parent = ownCpu()
   const tools = cpuOf(side.tools)
-  await side.run(turns)
+  await side.run(perWorker)
   return { parent: ownCpu() - parent, tools: cpuOf(side.tools) - tools }
 }
 
@@ -70,7 +79,7 @@ const baseline = async (n: number): Promise<Side> => {
     tools: tools.map((tool) => tool.child.pid ?? 0),
     run: async (perWorker) => {
       await Promise.all(tools.map(async (tool) => {
-        for (let i = 0; i < perWorker; i++) await tool.turn(Fixture.payload(i))
+        for (let i = 0; i < perWorker; i++) check(i, await tool.turn(Fixture.payload(i)))
       }))
     },
     close: async () => {
@@ -112,7 +121,9 @@ const floor = async (): Promise<Side> => {
     tools: [pid],
     run: (perWorker) =>
       Effect.runPromise(Effect.gen(function*() {
-        for (let i = 0; i < perWorker; i++) yield* turn(`${Fixture.payload(i)}\n`)
+        for (let i = 0; i < perWorker; i++) {
+          check(i, trimPrompt(yield* turn(`${Fixture.payload(i)}\n`)))
+        }
       })),
     close
   }
@@ -134,7 +145,7 @@ const toolpool = async (n: number): Promise<Side> => {
         Array.from({ length: n }, (_, w) => w),
         () =>
           Effect.gen(function*() {
-            for (let i = 0; i < perWorker; i++) yield* pool.submit(Fixture.payload(i))
+            for (let i = 0; i < perWorker; i++) check(i, (yield* pool.submit(Fixture.payload(i))).output)
           }),
         { concurrency: "unbounded", discard: true }
       )),
@@ -165,11 +176,9 @@ for (const n of [1, 4, 16]) {
   }
   for (const side of sides) {
     const used = rows.get(side.name) ?? []
-    const median = (pick: (u: { parent: number; tools: number }) => number) =>
-      [...used.map(pick)].sort((a, b) => a - b)[Math.floor(used.length / 2)] ?? Number.NaN
     const turns = perWorker * n
-    const parent = median((u) => u.parent) / turns
-    const tools = median((u) => u.tools) / turns
+    const parent = median(used.map((u) => u.parent)) / turns
+    const tools = median(used.map((u) => u.tools)) / turns
     console.log(
       `${String(n).padStart(2)} instance${n === 1 ? " " : "s"}  ${side.name.padEnd(9)} ${
         parent.toFixed(1).padStart(5)

@@ -87,9 +87,8 @@ const plan = args.quick
     shutdown: { instances: 16, runs: 1 }
   }
   : {
-    // Warm-up: V8 is still compiling the turn's path for the first few thousand turns of a
-    // process (in a 1-instance run, about 0.4 s of stalls in the first 5000 turns against 0.01 s
-    // in the next 5000), so each side takes 5000 turns before anything is timed.
+    // Warm-up: V8 is still compiling the turn's path over the first few thousand turns of a
+    // process, so each side takes 5000 turns before anything is timed (bench/README.md).
     latency: { warmup: 5000, turns: 3000, runs: 5 },
     throughput: { instances: [1, 4, 16], warmup: 5000, turns: 3200, runs: 5 },
     spawn: { sizes: [[1, 7], [8, 5], [64, 3]] as ReadonlyArray<readonly [number, number]> },

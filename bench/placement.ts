@@ -1,22 +1,8 @@
 /**
  * Where the benchmark's processes run. By default `main.ts` runs the turn-by-turn sections
  * (latency, throughput) with itself, and so every tool it starts in them (children inherit the
- * mask), on one CPU: the toolpool side and the baseline side then run under the same, fixed
- * placement. The other sections run where the kernel puts them.
- *
- * Why: on this kind of machine (a KVM guest whose idle CPUs halt, no guest halt-polling) a
- * turn's time depends mostly on where the kernel put the parent and the tool. When a write
- * must wake a process on the other, halted CPU, the wake-up costs tens of microseconds; when
- * both share a CPU, or the other CPU is still busy, it costs a few. The kernel moves the
- * processes between the two cases on its own, so the same plain-Node baseline gives a p50 of
- * about 20 us for a while, then about 95 us (`npx tsx bench/wakeups.ts` shows it), and
- * one latency run of the same build gave a ratio of 2.23 and the next 1.20. Pinned, both
- * sides pay for their own CPU work and nothing else, which is what those ratios compare.
- *
- * A large response is another matter: the tool writes while the parent decodes, and doing
- * both at once on two CPUs is part of what a pool should get right, so that section (and
- * spawn, heap and shutdown, where placement changes little) stays free. `--free` leaves every
- * section to the kernel.
+ * mask), on one CPU, for both sides alike; the other sections run where the kernel puts them.
+ * Why, with the runs that showed it: bench/README.md, "Placement" (`wakeups.ts` is the probe).
  */
 import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"

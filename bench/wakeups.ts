@@ -40,8 +40,9 @@ const measure = async (label: string): Promise<void> => {
       const samples: Array<number> = []
       for (let i = 0; i < TURNS; i++) {
         const start = performance.now()
-        await tool.turn(Fixture.payload(i))
+        const answer = await tool.turn(Fixture.payload(i))
         samples.push(performance.now() - start)
+        if (answer !== Fixture.expectedReply(i)) throw new Error(`turn ${i} answered ${JSON.stringify(answer)}`)
         spin(delay)
       }
       cells.push(`${delay} us: ${(percentile(samples, 0.5) * 1000).toFixed(1)}`.padEnd(14))
