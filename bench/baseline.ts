@@ -24,6 +24,18 @@ export const killAll = (): void => {
   for (const child of live) child.kill("SIGKILL")
 }
 
+/**
+ * For a run or a probe: tools run from a temporary copy (`Fixture.useCopy`), and when this
+ * process exits, every baseline child still running is killed and the copy removed.
+ */
+export const useToolCopy = (): void => {
+  const removeCopy = Fixture.useCopy()
+  process.on("exit", () => {
+    killAll()
+    removeCopy()
+  })
+}
+
 interface Waiter {
   readonly resolve: (text: string) => void
   readonly reject: (error: Error) => void

@@ -25,7 +25,8 @@ import { constants, PerformanceObserver } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { getHeapSpaceStatistics } from "node:v8"
 import * as Fixture from "./fixture.js"
-import { Framing, ToolPool } from "./library.js"
+import { ToolPool } from "./library.js"
+import * as Drive from "./toolpool.js"
 
 const TURNS = 40_000
 const TIMED_FROM = 10_000
@@ -51,12 +52,7 @@ const run = async () => {
   try {
     const grown = await Effect.runPromise(
       Effect.gen(function*() {
-        const pool = yield* ToolPool.make({
-          command: Fixture.command,
-          args: Fixture.toolArgs("prompt"),
-          instances: 1,
-          framing: Framing.prompt(/> $/)
-        })
+        const pool = yield* ToolPool.make(Drive.options("prompt", 1))
         let start = 0
         for (let i = 0; i < TURNS; i++) {
           if (i === TIMED_FROM) {

@@ -21,9 +21,10 @@ import { readdirSync, readFileSync } from "node:fs"
 import { executor, pipesOf } from "../src/internal/executor.js"
 import * as Baseline from "./baseline.js"
 import * as Fixture from "./fixture.js"
-import { Framing, ToolPool } from "./library.js"
+import { ToolPool } from "./library.js"
 import { allowedCpus, pinTo } from "./placement.js"
 import { median } from "./stats.js"
+import * as Drive from "./toolpool.js"
 
 const TURNS = 8000
 const ROUNDS = 3
@@ -41,11 +42,6 @@ const cpuOf = (pids: ReadonlyArray<number>): number =>
       ),
     0
   )
-
-/** A wrong answer ends the probe: nothing is measured that is not correct. */
-const check = (i: number, answer: string): void => {
-  if (answer !== Fixture.expectedReply(i)) throw new Error(`turn ${i} answered ${JSON.stringify(answer)}`)
-}
 
 /** The floor's raw reply, less its final line break and prompt. */
 const trimPrompt = (reply: string): string => reply.slice(0, reply.length - Fixture.PROMPT.length).trimEnd()
@@ -79,7 +75,7 @@ const baseline = async (n: number): Promise<Side> => {
     tools: tools.map((tool) => tool.child.pid ?? 0),
     run: async (perWorker) => {
       await Promise.all(tools.map(async (tool) => {
-        for (let i = 0; i < perWorker; i++) check(i, await tool.turn(Fixture.payload(i)))
+        for (let i = 0; i < perWorker; i++) Fixture.checkReply("baseline", i, await tool.turn(Fixture.payload(i)))
       }))
     },
     close: async () => {
@@ -122,7 +118,7 @@ const floor = async (): Promise<Side> => {
     run: (perWorker) =>
       Effect.runPromise(Effect.gen(function*() {
         for (let i = 0; i < perWorker; i++) {
-          check(i, trimPrompt(yield* turn(`${Fixture.payload(i)}\n`)))
+          Fixture.checkReply("floor", i, trimPrompt(yield* turn(`${Fixture.payload(i)}\n`)))
         }
       })),
     close
@@ -130,12 +126,7 @@ const floor = async (): Promise<Side> => {
 }
 
 const toolpool = async (n: number): Promise<Side> => {
-  const { close, value: pool } = await scoped(ToolPool.make({
-    command: Fixture.command,
-    args: Fixture.toolArgs("prompt"),
-    instances: n,
-    framing: Framing.prompt(/> $/)
-  }))
+  const { close, value: pool } = await scoped(ToolPool.make(Drive.options("prompt", n)))
   const status = await Effect.runPromise(pool.status)
   return {
     name: "toolpool",
@@ -145,7 +136,9 @@ const toolpool = async (n: number): Promise<Side> => {
         Array.from({ length: n }, (_, w) => w),
         () =>
           Effect.gen(function*() {
-            for (let i = 0; i < perWorker; i++) check(i, (yield* pool.submit(Fixture.payload(i))).output)
+            for (let i = 0; i < perWorker; i++) {
+              Fixture.checkReply("toolpool", i, (yield* pool.submit(Fixture.payload(i))).output)
+            }
           }),
         { concurrency: "unbounded", discard: true }
       )),
@@ -155,11 +148,7 @@ const toolpool = async (n: number): Promise<Side> => {
 
 const cpu = allowedCpus()[0]
 if (cpu !== undefined) pinTo(cpu)
-const removeCopy = Fixture.useCopy()
-process.on("exit", () => {
-  Baseline.killAll()
-  removeCopy()
-})
+Baseline.useToolCopy()
 console.log(`CPU per turn on CPU ${cpu}, microseconds: parent + tools (medians of ${ROUNDS} rounds of ${TURNS} turns)`)
 for (const n of [1, 4, 16]) {
   const sides = [await baseline(n), ...(n === 1 ? [await floor()] : []), await toolpool(n)]

@@ -45,6 +45,13 @@ export const payload = (i: number): string => `ping ${i}`
 
 export const expectedReply = (i: number): string => `echo: ping ${i}`
 
+/** Throws unless `answer` is the reply to turn `i`: nothing is measured that is not correct. */
+export const checkReply = (side: string, i: number, answer: string): void => {
+  if (answer !== expectedReply(i)) {
+    throw new Error(`${side} answered ${JSON.stringify(answer)} to ${JSON.stringify(payload(i))}`)
+  }
+}
+
 /** Feeds `data` events through `onData` and resolves the reply that ends with the prompt. */
 export const prompter = () => {
   let buffer = ""

@@ -25,8 +25,9 @@ import { spawn } from "node:child_process"
 import { Socket } from "node:net"
 import { executor, pipesOf } from "../src/internal/executor.js"
 import * as Fixture from "./fixture.js"
-import { Framing, ToolPool } from "./library.js"
+import { ToolPool } from "./library.js"
 import { median, now, percentile } from "./stats.js"
+import * as Drive from "./toolpool.js"
 
 const TURNS = 10_000
 const WARMUP = 2_000
@@ -125,12 +126,7 @@ const floor = (cancelable: boolean) =>
   }).pipe(Effect.scoped, Effect.provideService(CommandExecutor.CommandExecutor, executor))
 
 const pool = Effect.gen(function*() {
-  const pool = yield* ToolPool.make({
-    command: Fixture.command,
-    args: Fixture.toolArgs("prompt"),
-    instances: 1,
-    framing: Framing.prompt(/> $/)
-  })
+  const pool = yield* ToolPool.make(Drive.options("prompt", 1))
   const samples: Array<number> = []
   for (let i = 0; i < WARMUP + TURNS; i++) {
     if (i === WARMUP) resetReaction()

@@ -123,11 +123,7 @@ const baselineTool = <T extends { readonly ready: Promise<void>; close(): Promis
     (tool) => Effect.promise(() => tool.close())
   )
 
-const checkReply = (i: number, answer: string): void => {
-  if (answer !== Fixture.expectedReply(i)) {
-    throw new Error(`baseline answered ${JSON.stringify(answer)} to ${JSON.stringify(Fixture.payload(i))}`)
-  }
-}
+const checkReply = (i: number, answer: string): void => Fixture.checkReply("baseline", i, answer)
 
 const log = (message: string) => Effect.sync(() => console.error(`[bench] ${message}`))
 
@@ -419,10 +415,6 @@ const program = Effect.gen(function*() {
   }
 })
 
-const removeCopy = Fixture.useCopy()
-process.on("exit", () => {
-  Baseline.killAll()
-  removeCopy()
-})
+Baseline.useToolCopy()
 
 NodeRuntime.runMain(program.pipe(Effect.provide(NodeContext.layer)))

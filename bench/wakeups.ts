@@ -42,7 +42,7 @@ const measure = async (label: string): Promise<void> => {
         const start = performance.now()
         const answer = await tool.turn(Fixture.payload(i))
         samples.push(performance.now() - start)
-        if (answer !== Fixture.expectedReply(i)) throw new Error(`turn ${i} answered ${JSON.stringify(answer)}`)
+        Fixture.checkReply("baseline", i, answer)
         spin(delay)
       }
       cells.push(`${delay} us: ${(percentile(samples, 0.5) * 1000).toFixed(1)}`.padEnd(14))
@@ -53,11 +53,7 @@ const measure = async (label: string): Promise<void> => {
   }
 }
 
-const removeCopy = Fixture.useCopy()
-process.on("exit", () => {
-  Baseline.killAll()
-  removeCopy()
-})
+Baseline.useToolCopy()
 for (let round = 0; round < 2; round++) await measure("free")
 const cpu = allowedCpus()[0]
 if (cpu !== undefined) {

@@ -9,8 +9,9 @@
 import * as Effect from "effect/Effect"
 import * as Baseline from "./baseline.js"
 import * as Fixture from "./fixture.js"
-import { Framing, ToolPool } from "./library.js"
+import { ToolPool } from "./library.js"
 import { allowedCpus, pinTo } from "./placement.js"
+import * as Drive from "./toolpool.js"
 
 const WINDOW = 5000
 const WINDOWS = 8
@@ -26,31 +27,18 @@ const report = (side: string, samples: ReadonlyArray<number>) => {
   console.log(`${side.padEnd(9)} ${cells.join("  ")}`)
 }
 
-const check = (i: number, answer: string): void => {
-  if (answer !== Fixture.expectedReply(i)) throw new Error(`turn ${i} answered ${JSON.stringify(answer)}`)
-}
-
 const cpu = allowedCpus()[0]
 if (cpu !== undefined) pinTo(cpu)
-const removeCopy = Fixture.useCopy()
-process.on("exit", () => {
-  Baseline.killAll()
-  removeCopy()
-})
+Baseline.useToolCopy()
 console.log(`per ${WINDOW} turns: stalls over 0.3 ms / their total / mean turn`)
 await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-  const pool = yield* ToolPool.make({
-    command: Fixture.command,
-    args: Fixture.toolArgs("prompt"),
-    instances: 1,
-    framing: Framing.prompt(/> $/)
-  })
+  const pool = yield* ToolPool.make(Drive.options("prompt", 1))
   const samples: Array<number> = []
   for (let i = 0; i < WINDOW * WINDOWS; i++) {
     const start = performance.now()
     const { output } = yield* pool.submit(Fixture.payload(i))
     samples.push(performance.now() - start)
-    check(i, output)
+    Fixture.checkReply("toolpool", i, output)
   }
   report("toolpool", samples)
 })))
@@ -61,7 +49,7 @@ for (let i = 0; i < WINDOW * WINDOWS; i++) {
   const start = performance.now()
   const answer = await tool.turn(Fixture.payload(i))
   samples.push(performance.now() - start)
-  check(i, answer)
+  Fixture.checkReply("baseline", i, answer)
 }
 report("baseline", samples)
 await tool.close()
