@@ -14,6 +14,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import type { State } from "../InstanceStatus.js"
 import type { ResponseTooLarge, TurnTimeout } from "../ToolPoolError.js"
 import { IncompleteInput } from "../ToolPoolError.js"
@@ -27,6 +28,7 @@ import type { TurnLock } from "./turnLock.js"
 export interface ExchangeSlot {
   readonly id: number
   state: State
+  current: Incarnation | undefined
   requests: number
   servedByCurrent: number
   readonly turn: TurnLock
@@ -34,8 +36,18 @@ export interface ExchangeSlot {
   readonly alarm: Alarm
 }
 
-/** What an exchange needs from its pool. @internal */
-export interface ExchangeHooks<S extends ExchangeSlot> {
+/**
+ * What an exchange needs from its pool. `O` is the turn's options, which the exchange only
+ * passes on: one object of functions per pool, instead of closures made for every turn.
+ * @internal
+ */
+export interface ExchangeHooks<S extends ExchangeSlot, O> {
+  /** Whether the turn may be one exchange in this fiber; if not it takes the general path. */
+  readonly allowed: (fiber: Fiber.RuntimeFiber<unknown, unknown>, options: O) => boolean
+  /** The turn's deadline in milliseconds. */
+  readonly millis: (options: O) => number
+  /** The error of a turn whose deadline passed. */
+  readonly timedOut: (slot: S, inc: Incarnation, options: O) => TurnTimeout
   /**
    * Ends the turn's claim on the slot now (a waiting `submit` may have it); returns what is left
    * to do, if anything (recycling the instance).
@@ -46,7 +58,7 @@ export interface ExchangeHooks<S extends ExchangeSlot> {
    * own), which holds the lock until the tool is in step again.
    */
   readonly abandon: (slot: S, inc: Incarnation) => void
-  /** Undoes a `claim` that led to no turn (the slot is free for others again). */
+  /** Undoes a claim that led to no turn (the slot is free for others again). */
   readonly unclaim: (slot: S) => void
   /** Records the outcome and latency of a turn. */
   readonly measure: (outcome: string, millis: number) => void
@@ -57,13 +69,18 @@ export interface ExchangeHooks<S extends ExchangeSlot> {
 /** @internal */
 export type ExchangeError = Breakage | TurnTimeout | IncompleteInput | ResponseTooLarge
 
-/** A slot reserved for a turn (counted in its `pending`), and the turn's input. @internal */
-export interface Claim<S extends ExchangeSlot> {
-  readonly slot: S
-  readonly inc: Incarnation
-  /** The input's bytes; called once the lock is held (encoding may note the input, for echo). */
-  readonly encode: () => Uint8Array
-  readonly timeout: { readonly millis: number; readonly error: () => TurnTimeout }
+/**
+ * One quick turn: `claim` reserves a slot for it (counted in its `pending`; undefined if none
+ * can be had at once), `input` goes to the slot's instance, `done` makes the result of the
+ * response's text, and `general` is the same turn by the general path.
+ * @internal
+ */
+export interface QuickTurn<S extends ExchangeSlot, O, A, E> {
+  readonly claim: () => S | undefined
+  readonly input: string
+  readonly options: O
+  readonly done: (slot: S, text: string) => A
+  readonly general: () => Effect.Effect<A, E>
 }
 
 /**
@@ -99,29 +116,29 @@ export const asText = <S>(_slot: S, text: string): string => text
  * collection gets several times slower.
  * @internal
  */
-export const exchange = <S extends ExchangeSlot, A, E>(
-  claim: () => Claim<S> | undefined,
-  hooks: ExchangeHooks<S>,
-  done: (slot: S, text: string) => A,
-  general: () => Effect.Effect<A, E>
+export const exchange = <S extends ExchangeSlot, O, A, E>(
+  hooks: ExchangeHooks<S, O>,
+  quick: QuickTurn<S, O, A, E>
 ): Effect.Effect<A, E | ExchangeError> =>
-  Effect.suspend(() => {
-    // Per run (hence the suspend: the same turn effect may run more than once, even at once).
+  Effect.withFiberRuntime((fiber) => {
+    const { claim, done, general, input, options } = quick
+    if (!hooks.allowed(fiber, options)) return general()
+    // Per run, here (the same turn effect may run more than once, even at once).
     /** Set once the input went out: ends the turn if the caller left before its answer. */
     let leave: (() => Effect.Effect<void>) | undefined
     const wait = Effect.async<A, E | ExchangeError>((resume) => {
-      const claimed = claim()
-      if (claimed === undefined) return resume(general())
-      const { encode, inc, slot, timeout } = claimed
-      const ready = slot.state === "ready" && inc.owed === 0 && inc.broken === undefined &&
-        inc.writeFailed === undefined
+      const slot = claim()
+      if (slot === undefined) return resume(general())
+      const inc = slot.current
+      const ready = inc !== undefined && inc.codec.rpc === undefined && slot.state === "ready" &&
+        inc.owed === 0 && inc.broken === undefined && inc.writeFailed === undefined
       if (!ready || !slot.turn.tryTake()) {
         hooks.unclaim(slot)
         return resume(general())
       }
       // Output that came between turns is in the transcript; it is not this turn's answer.
       inc.responses.clear()
-      if (!inc.stdin.tryWrite(encode())) {
+      if (!inc.stdin.tryWrite(inc.codec.encode(input))) {
         // stdin's pipe is full (or ending): the general path waits for room under the deadline
         slot.turn.unsafeRelease()
         hooks.unclaim(slot)
@@ -141,7 +158,7 @@ export const exchange = <S extends ExchangeSlot, A, E>(
         // Whether the tool is done with this turn's input; if not, it must be healed first.
         let settled = true
         if (frame === undefined) {
-          result = Exit.fail(timeout.error())
+          result = Exit.fail(hooks.timedOut(slot, inc, options))
           settled = inc.broken !== undefined
         } else if (Exit.isFailure(frame)) {
           result = Exit.failCause(frame.cause)
@@ -164,30 +181,29 @@ export const exchange = <S extends ExchangeSlot, A, E>(
       }
 
       let over = false
-      let unlisten: (() => void) | undefined
       /** Stops waiting for the answer; false if the turn had ended already. */
       const end = (): boolean => {
         if (over) return false
         over = true
         slot.alarm.cancel()
-        unlisten?.()
+        inc.responses.unlisten(onReady)
         return true
       }
-      const finish = (frame: Exit.Exit<Frame, Breakage> | undefined) => {
+      /** Ends the turn with its response; with none, when the deadline passed (the alarm's call). */
+      const finish = (frame?: Exit.Exit<Frame, Breakage>) => {
         if (end()) resume(settle(frame, false))
       }
       const onReady = () => {
-        unlisten = undefined
         if (over) return
         const next = inc.responses.poll()
-        if (next === undefined) unlisten = inc.responses.listen(onReady)
+        if (next === undefined) inc.responses.listen(onReady)
         else finish(next)
       }
       leave = () => end() ? Effect.asVoid(Effect.exit(settle(undefined, true))) : Effect.void
       const first = inc.responses.poll()
       if (first !== undefined) return finish(first)
-      unlisten = inc.responses.listen(onReady)
-      slot.alarm.set(timeout.millis, () => finish(undefined), started)
+      inc.responses.listen(onReady)
+      slot.alarm.set(hooks.millis(options), finish, started)
     })
     // Whatever the exit, `leave` does nothing once the turn has ended by itself.
     return Effect.onExit(wait, () => leave === undefined ? Effect.void : leave())

@@ -58,7 +58,11 @@ export class Inbox<A, E> {
     return Effect.suspend(() => {
       const taken = this.poll()
       if (taken !== undefined) return taken
-      return wait<A, E | T, T>(deadline, (wake) => this.listen(() => wake(this.take(deadline))))
+      return wait<A, E | T, T>(deadline, (wake) => {
+        const onReady = () => wake(this.take(deadline))
+        this.listen(onReady)
+        return () => this.unlisten(onReady)
+      })
     })
   }
 
@@ -72,7 +76,7 @@ export class Inbox<A, E> {
       this.items[this.head] = undefined as A
       this.head++
       if (this.head === this.items.length) {
-        this.items = []
+        this.items.length = 0
         this.head = 0
       }
       this.wakeProducer()
@@ -83,21 +87,25 @@ export class Inbox<A, E> {
 
   /**
    * Calls `onReady` once, when an item may be there to `poll` (or the inbox failed), in the
-   * order the listeners came. Returns the function that cancels the registration.
+   * order the listeners came, unless `unlisten` takes it back first.
    */
-  listen(onReady: () => void): () => void {
+  listen(onReady: () => void): void {
     this.takers.push(onReady)
-    return () => {
-      const at = this.takers.indexOf(onReady)
-      if (at !== -1) this.takers.splice(at, 1)
-    }
+  }
+
+  /** Takes back a `listen` that has not been called yet. */
+  unlisten(onReady: () => void): void {
+    const at = this.takers.indexOf(onReady)
+    if (at !== -1) this.takers.splice(at, 1)
   }
 
   /** Removes every unread item; returns how many there were. */
   clear(): number {
     const dropped = this.size
-    this.items = []
-    this.head = 0
+    if (dropped > 0) {
+      this.items.length = 0
+      this.head = 0
+    }
     this.wakeProducer()
     return dropped
   }

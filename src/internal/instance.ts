@@ -31,6 +31,7 @@ import type { Codec } from "./framing/index.js"
 import { makeCodec } from "./framing/index.js"
 import { Inbox } from "./inbox.js"
 import type { ByteRing } from "./ring.js"
+import type { Input } from "./stdin.js"
 import { Stdin } from "./stdin.js"
 import { reapGroup, signalGroup, waitUpTo } from "./terminate.js"
 
@@ -489,7 +490,7 @@ export const discardUnread = (inc: Incarnation): Effect.Effect<number> => Effect
  */
 export const write = <T = never>(
   inc: Incarnation,
-  bytes: Uint8Array,
+  bytes: Input,
   deadline?: Deadline<T>,
   onWritten?: () => void
 ): Effect.Effect<void, Breakage | T> =>

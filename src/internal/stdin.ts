@@ -7,8 +7,11 @@
  */
 import type { Writable } from "node:stream"
 
+/** What goes to a tool's stdin: bytes, or text (written as UTF-8, without a copy into a Buffer first). @internal */
+export type Input = string | Uint8Array
+
 interface Waiter {
-  readonly bytes: Uint8Array
+  readonly bytes: Input
   /** true once written; false if stdin ended first. */
   readonly done: (written: boolean) => void
 }
@@ -27,7 +30,7 @@ export class Stdin {
   }
 
   /** Writes now if nobody waits and there is room; false otherwise. */
-  tryWrite(bytes: Uint8Array): boolean {
+  tryWrite(bytes: Input): boolean {
     if (this.closed || this.waiters.length > 0 || this.inFlight >= this.capacity) return false
     this.writeNow(bytes)
     return true
@@ -37,7 +40,7 @@ export class Stdin {
    * Writes `bytes` when its turn and room come, then calls `done(true)`; `done(false)` if stdin
    * is ended first. Returns the function that withdraws the write, if it has not gone out yet.
    */
-  enqueue(bytes: Uint8Array, done: (written: boolean) => void): () => void {
+  enqueue(bytes: Input, done: (written: boolean) => void): () => void {
     if (this.closed) {
       done(false)
       return () => {}
@@ -64,7 +67,7 @@ export class Stdin {
     for (const waiter of this.waiters.splice(0)) waiter.done(false)
   }
 
-  private writeNow(bytes: Uint8Array): void {
+  private writeNow(bytes: Input): void {
     // Into an empty buffer the bytes go straight to the OS (at worst this one write stays in
     // the buffer, uncounted): no callback to wait for, which saves a tick per turn.
     if (this.pipe.writableLength === 0) {

@@ -10,7 +10,6 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Runtime from "effect/Runtime"
 import * as Tracer from "effect/Tracer"
@@ -19,7 +18,7 @@ import type { SpawnError } from "../ToolPoolError.js"
 import { InstanceNotRunning, PoolClosed, ResponseTooLarge, RpcError, TurnTimeout } from "../ToolPoolError.js"
 import type { Deadline } from "./deadline.js"
 import { bound, liveClock, withDeadline } from "./deadline.js"
-import type { Claim, ExchangeHooks } from "./exchange.js"
+import type { ExchangeHooks } from "./exchange.js"
 import { asText, exchange, resultOf } from "./exchange.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
@@ -214,36 +213,23 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
     router.dispatch()
   }
 
-  const exchangeHooks: ExchangeHooks<Slot> = {
+  /** `turnTimeout` in milliseconds, for the turns that have no timeout of their own. */
+  const defaultMillis = Duration.toMillis(options.turnTimeout)
+
+  const exchangeHooks: ExchangeHooks<Slot, TurnOptions | undefined> = {
+    // No inactivity timeout, no tracer recording spans, the live clock. (The instance itself is
+    // checked when the turn starts.)
+    allowed: (fiber, turn) =>
+      inactivityOf(turn) === undefined && fiber.currentTracer === nativeTracer &&
+      Context.get(fiber.currentDefaultServices, Clock.Clock) === liveClock,
+    millis: (turn) => turn?.timeout === undefined ? defaultMillis : Duration.toMillis(turn.timeout),
+    timedOut: (slot, inc, turn) =>
+      new TurnTimeout({ instance: slot.id, pid: inc.pid, timeout: turnDuration(turn?.timeout), kind: "deadline" }),
     release: (slot) => releaseNow(slot),
     unclaim,
     abandon: abandonNow,
     measure: metrics.turn,
     tooLarge
-  }
-
-  /**
-   * Whether a turn may be one exchange (`exchange.ts`): no inactivity timeout, no tracer
-   * recording spans, the live clock. (The instance itself is checked when the turn starts.)
-   */
-  const quickAllowed = (fiber: Fiber.RuntimeFiber<unknown, unknown>, turn: TurnOptions | undefined): boolean =>
-    inactivityOf(turn) === undefined && fiber.currentTracer === nativeTracer &&
-    Context.get(fiber.currentDefaultServices, Clock.Clock) === liveClock
-
-  /** The exchange's claim on a reserved slot, unless its instance needs the general path (JSON-RPC). */
-  const claimOn = (slot: Slot, input: string, turn: TurnOptions | undefined): Claim<Slot> | undefined => {
-    const inc = slot.current
-    if (inc === undefined || inc.codec.rpc !== undefined) return undefined
-    const duration = turnDuration(turn?.timeout)
-    return {
-      slot,
-      inc,
-      encode: () => inc.codec.encode(input),
-      timeout: {
-        millis: Duration.toMillis(duration),
-        error: () => new TurnTimeout({ instance: slot.id, pid: inc.pid, timeout: duration, kind: "deadline" })
-      }
-    }
   }
 
   /** Fails once the tool has written nothing for `inactivity` (the turn's start counts as output). */
@@ -275,21 +261,17 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
   const release = (slot: Slot) => Effect.suspend(() => releaseNow(slot) ?? Effect.void)
 
   const request = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
-    Effect.withFiberRuntime((fiber) =>
-      quickAllowed(fiber, turn)
-        ? exchange(
-          () => {
-            const slot = pool.closed || !Number.isInteger(id) ? undefined : pool.slots[id]
-            const claim = slot === undefined ? undefined : claimOn(slot, input, turn)
-            if (claim !== undefined) claim.slot.pending++
-            return claim
-          },
-          exchangeHooks,
-          asText,
-          () => generalRequest(id, input, turn)
-        )
-        : generalRequest(id, input, turn)
-    )
+    exchange(exchangeHooks, {
+      claim: () => {
+        const slot = pool.closed || !Number.isInteger(id) ? undefined : pool.slots[id]
+        if (slot !== undefined) slot.pending++
+        return slot
+      },
+      input,
+      options: turn,
+      done: asText,
+      general: () => generalRequest(id, input, turn)
+    })
 
   const generalRequest = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
     Effect.flatMap(slotOf(id), (slot) =>
@@ -362,23 +344,14 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
     }).pipe(measured)
 
   const submitOnce = (input: string, submit: SubmitOptions | undefined): Effect.Effect<Submitted, SubmitError> =>
-    Effect.withFiberRuntime((fiber) =>
-      quickAllowed(fiber, submit)
-        ? exchange(
-          () => {
-            // An idle instance at once, and nothing unusual: the turn is one exchange.
-            const slot = pool.closed ? undefined : router.tryAcquire(submit?.key)
-            if (slot === undefined) return undefined
-            const claim = claimOn(slot, input, submit)
-            if (claim === undefined) exchangeHooks.unclaim(slot)
-            return claim
-          },
-          exchangeHooks,
-          (slot, output): Submitted => ({ instance: slot.id, output }),
-          () => generalSubmit(input, submit)
-        )
-        : generalSubmit(input, submit)
-    )
+    exchange(exchangeHooks, {
+      // An idle instance at once, and nothing unusual: the turn is one exchange.
+      claim: () => pool.closed ? undefined : router.tryAcquire(submit?.key),
+      input,
+      options: submit,
+      done: submitted,
+      general: () => generalSubmit(input, submit)
+    })
 
   const submit = (input: string, submit?: SubmitOptions): Effect.Effect<Submitted, SubmitError> =>
     submit?.retry === undefined
@@ -395,6 +368,8 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
 }
 
 const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+const submitted = (slot: { readonly id: number }, output: string): Submitted => ({ instance: slot.id, output })
 
 /**
  * Applies `span` (an `Effect.withSpan`) to a turn only when spans go somewhere. Under Effect's

@@ -7,7 +7,7 @@ import * as FiberId from "effect/FiberId"
 import type * as Scheduler from "effect/Scheduler"
 import { PassThrough } from "node:stream"
 import { Alarm } from "../../src/internal/alarm.js"
-import type { Claim, ExchangeHooks, ExchangeSlot } from "../../src/internal/exchange.js"
+import type { ExchangeHooks, ExchangeSlot } from "../../src/internal/exchange.js"
 import { exchange } from "../../src/internal/exchange.js"
 import type { Frame } from "../../src/internal/framing/frame.js"
 import { continuation, response } from "../../src/internal/framing/frame.js"
@@ -24,14 +24,6 @@ const tick = () => new Promise((resolve) => setImmediate(resolve))
  * `onEncode` runs as the input is encoded, inside the registration.
  */
 const setup = (onEncode: () => void = () => {}) => {
-  const slot: ExchangeSlot = {
-    id: 0,
-    state: "ready",
-    requests: 0,
-    servedByCurrent: 0,
-    turn: new TurnLock(),
-    alarm: new Alarm()
-  }
   const responses = new Inbox<Frame, Breakage>(16)
   const inc = {
     pid: 1,
@@ -39,10 +31,28 @@ const setup = (onEncode: () => void = () => {}) => {
     broken: undefined,
     writeFailed: undefined,
     responses,
-    stdin: new Stdin(new PassThrough(), 4)
+    stdin: new Stdin(new PassThrough(), 4),
+    codec: {
+      encode: (input: string) => {
+        onEncode()
+        return `${input}\n`
+      }
+    }
   } as unknown as Incarnation
+  const slot: ExchangeSlot = {
+    id: 0,
+    state: "ready",
+    current: inc,
+    requests: 0,
+    servedByCurrent: 0,
+    turn: new TurnLock(),
+    alarm: new Alarm()
+  }
   const log: Array<string> = []
-  const hooks: ExchangeHooks<ExchangeSlot> = {
+  const hooks: ExchangeHooks<ExchangeSlot, undefined> = {
+    allowed: () => true,
+    millis: () => 5000,
+    timedOut: () => new TurnTimeout({ instance: 0, pid: 1, timeout: Duration.seconds(5), kind: "deadline" }),
     release: () => {
       log.push("release")
       return undefined
@@ -52,19 +62,13 @@ const setup = (onEncode: () => void = () => {}) => {
     measure: (outcome) => log.push(`measure:${outcome}`),
     tooLarge: () => new ResponseTooLarge({ instance: 0, pid: 1, limit: 1 })
   }
-  const claim: Claim<ExchangeSlot> = {
-    slot,
-    inc,
-    encode: () => {
-      onEncode()
-      return Buffer.from("x\n")
-    },
-    timeout: {
-      millis: 5000,
-      error: () => new TurnTimeout({ instance: 0, pid: 1, timeout: Duration.seconds(5), kind: "deadline" })
-    }
-  }
-  const turn = exchange(() => claim, hooks, (_slot, text) => text, () => Effect.succeed("general"))
+  const turn = exchange(hooks, {
+    claim: () => slot,
+    input: "x",
+    options: undefined,
+    done: (_slot, text) => text,
+    general: () => Effect.succeed("general")
+  })
   return { slot, responses, log, turn }
 }
 

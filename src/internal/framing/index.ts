@@ -5,12 +5,12 @@
  */
 import type * as Duration from "effect/Duration"
 import type { Framing } from "../../Framing.js"
+import type { Input } from "../stdin.js"
 import { encodeContentLength, makeContentLengthDecoder } from "./contentLength.js"
 import type { Decoder } from "./frame.js"
 import type { JsonRpcEncoder } from "./jsonRpc.js"
 import { makeJsonRpcDecoder, makeJsonRpcEncoder } from "./jsonRpc.js"
 import { makeLinesDecoder } from "./lines.js"
-import { utf8Bytes } from "./lineSplitter.js"
 import { encodeNdjson, makeNdjsonDecoder } from "./ndjson.js"
 import type { EchoState } from "./prompt.js"
 import { makePromptDecoder } from "./prompt.js"
@@ -26,10 +26,10 @@ import { encodeSentinel, makeSentinelDecoder, sentinelCommand } from "./sentinel
 export interface Codec {
   /** Fed with every output chunk, in order: stdout, or stdout and stderr when `mergeStderr`. */
   readonly decoder: Decoder
-  /** The bytes to write for one request. */
-  readonly encode: (input: string) => Uint8Array
+  /** What to write for one request. */
+  readonly encode: (input: string) => Input
   /** Written once right after spawning, before anything else (a prompt change, a first marker). */
-  readonly startup: ReadonlyArray<Uint8Array>
+  readonly startup: ReadonlyArray<Input>
   /** The first frame is not a response but tells the instance is ready: wait for it, then drop it. */
   readonly waitsForBanner: boolean
   /**
@@ -43,10 +43,11 @@ export interface Codec {
   readonly rpc: JsonRpcEncoder | undefined
 }
 
-const asLine = (input: string): Uint8Array => utf8Bytes(input.endsWith("\n") ? input : input + "\n")
+/** The input as one line: text, which stdin writes as UTF-8 without a Buffer of its own. */
+const asLine = (input: string): string => input.endsWith("\n") ? input : input + "\n"
 
 const base = {
-  startup: [] as ReadonlyArray<Uint8Array>,
+  startup: [] as ReadonlyArray<Input>,
   waitsForBanner: false,
   flushAfter: undefined,
   mergeStderr: false,
@@ -114,7 +115,7 @@ export const waitsForBanner = (framing: Framing): boolean => framing._tag === "P
  * @deprecated use `makeCodec(...).encode`: JSON-RPC ids and prompt echoes need the codec.
  * @internal
  */
-export const encode = (framing: Framing, input: string): Uint8Array =>
+export const encode = (framing: Framing, input: string): Input =>
   framing._tag === "Sentinel"
     ? encodeSentinel(framing, input)
     : framing._tag === "Ndjson" || (framing._tag === "JsonRpc" && framing.over === "ndjson")

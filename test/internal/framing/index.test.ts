@@ -4,7 +4,7 @@ import * as Framing from "../../../src/Framing.js"
 import { encode, makeCodec, makeDecoder, waitsForBanner } from "../../../src/internal/framing/index.js"
 import { bytes, feed, texts } from "./chunks.js"
 
-const text = (data: Uint8Array) => new TextDecoder().decode(data)
+const text = (data: string | Uint8Array) => typeof data === "string" ? data : new TextDecoder().decode(data)
 
 describe("makeCodec", () => {
   it("lines: one line per request, nothing at start-up, no banner", () => {
