@@ -90,7 +90,7 @@ const plan = args.quick
     // Warm-up: V8 is still compiling the turn's path over the first few thousand turns of a
     // process, so each side takes 5000 turns before anything is timed (bench/README.md).
     latency: { warmup: 5000, turns: 3000, runs: 5 },
-    throughput: { instances: [1, 4, 16], warmup: 5000, turns: 3200, runs: 5 },
+    throughput: { instances: [1, 4, 16], warmup: 5000, turns: 3200, runs: 11 },
     spawn: { sizes: [[1, 7], [8, 5], [64, 3]] as ReadonlyArray<readonly [number, number]> },
     large: { bytes: 8 * MiB, warmup: 5, runs: 5 },
     heap: { sizes: [64, 256] },
@@ -191,11 +191,6 @@ const throughput = Effect.forEach(plan.throughput.instances, (n) =>
         }
       }))
       return now() - start
-    }
-    if (n === plan.throughput.instances[0]) {
-      yield* log(
-        `throughput runs go through ${Drive.usesSubmit(pool) ? "submit" : "request on one instance per worker"}`
-      )
     }
     // the warm-up counts turns in all (split over the workers), as the timed runs do
     yield* Drive.busy(pool, n, Math.ceil(warmup / n))

@@ -21,19 +21,6 @@ export const options = (mode: Mode, instances: number, ...flags: ReadonlyArray<s
   killAfter: `${Fixture.KILL_AFTER_MS} millis`
 })
 
-/** How a throughput run takes a turn: through `submit`, on whichever instance is free. */
-export const turnFor =
-  (pool: ToolPool.ToolPool): (worker: number, input: string) => Effect.Effect<string, unknown> => (_worker, input) =>
-    Effect.map(pool.submit(input), (reply) => reply.output)
-
-/** Whether throughput runs go through `submit` (they do now). */
-export const usesSubmit = (_pool: ToolPool.ToolPool): boolean => true
-
-const check = (i: number, answer: string): Effect.Effect<void> =>
-  answer === Fixture.expectedReply(i)
-    ? Effect.void
-    : Effect.dieMessage(`toolpool answered ${JSON.stringify(answer)} to ${JSON.stringify(Fixture.payload(i))}`)
-
 /** `turns` sequential turns on instance 0; the duration of each in milliseconds. */
 export const latencies = (pool: ToolPool.ToolPool, turns: number): Effect.Effect<Array<number>, unknown> =>
   Effect.gen(function*() {
@@ -42,23 +29,26 @@ export const latencies = (pool: ToolPool.ToolPool, turns: number): Effect.Effect
       const start = now()
       const answer = yield* pool.request(0, Fixture.payload(i))
       samples.push(now() - start)
-      yield* check(i, answer)
+      // checked as the baseline checks its answers: a plain call (a wrong answer is a defect)
+      Fixture.checkReply("toolpool", i, answer)
     }
     return samples
   })
 
-/** `workers` concurrent workers taking `perWorker` turns each; the wall time in milliseconds. */
+/**
+ * `workers` concurrent workers taking `perWorker` turns each through `submit`, on whichever
+ * instance is free; the wall time in milliseconds.
+ */
 export const busy = (
   pool: ToolPool.ToolPool,
   workers: number,
   perWorker: number
 ): Effect.Effect<number, unknown> => {
-  const turn = turnFor(pool)
   const worker = (w: number) =>
     Effect.gen(function*() {
       for (let i = 0; i < perWorker; i++) {
         const n = w * perWorker + i
-        yield* check(n, yield* turn(w, Fixture.payload(n)))
+        Fixture.checkReply("toolpool", n, (yield* pool.submit(Fixture.payload(n))).output)
       }
     })
   return Effect.suspend(() => {

@@ -70,20 +70,6 @@ export interface ExchangeHooks<S extends ExchangeSlot, O> {
 export type ExchangeError = Breakage | TurnTimeout | IncompleteInput | ResponseTooLarge
 
 /**
- * One quick turn: `claim` reserves a slot for it (counted in its `pending`; undefined if none
- * can be had at once), `input` goes to the slot's instance, `done` makes the result of the
- * response's text, and `general` is the same turn by the general path.
- * @internal
- */
-export interface QuickTurn<S extends ExchangeSlot, O, A, E> {
-  readonly claim: () => S | undefined
-  readonly input: string
-  readonly options: O
-  readonly done: (slot: S, text: string) => A
-  readonly general: () => Effect.Effect<A, E>
-}
-
-/**
  * A turn's result, given the frame that ended it: the response's text; `IncompleteInput` at a
  * continuation prompt (the tool waits for the rest of an open block); `ResponseTooLarge`.
  * @internal
@@ -105,27 +91,35 @@ export const asText = <S>(_slot: S, text: string): string => text
 
 /**
  * One turn as a single `Effect.async`. Everything happens inside its registration, so that an
- * interruption before it starts leaves nothing behind: `claim` reserves a slot (or says no), the
- * lock is taken if it is free, the input is written if stdin has room. If any of that cannot be
- * done at once, the reservation is undone and the turn continues as `general()`.
+ * interruption before it starts leaves nothing behind: `claim` reserves a slot for it (counted in
+ * its `pending`; undefined if none can be had at once), the lock is taken if it is free, `input`
+ * is written if stdin has room. If any of that cannot be done at once, the reservation is undone
+ * and the turn continues as `general()`. `done` makes the result of the response's text;
+ * `options` are the turn's, passed to the hooks.
  *
- * A caller who leaves while the turn waits (interrupted) is seen by `Effect.onExit` around an
- * `Effect.async` without a canceler, not by a canceler. Both work; the canceler's wrapping is
- * what V8 often ends up allocating in the old generation (`bench/README.md`, "Collections"):
- * each turn's objects then outlive their turn until a full collection, and every young
- * collection gets several times slower.
+ * A caller who leaves while the turn waits (interrupted) is seen by a failure handler around
+ * an `Effect.async` without a canceler (as `Effect.onExit` would), not by a canceler. Both
+ * work; the canceler's wrapping is what V8 often ends up allocating in the old generation
+ * (`bench/README.md`, "Collections"): each turn's objects then outlive their turn until a full
+ * collection, and every young collection gets several times slower.
  * @internal
  */
 export const exchange = <S extends ExchangeSlot, O, A, E>(
   hooks: ExchangeHooks<S, O>,
-  quick: QuickTurn<S, O, A, E>
+  claim: () => S | undefined,
+  input: string,
+  options: O,
+  done: (slot: S, text: string) => A,
+  general: () => Effect.Effect<A, E>
 ): Effect.Effect<A, E | ExchangeError> =>
   Effect.withFiberRuntime((fiber) => {
-    const { claim, done, general, input, options } = quick
     if (!hooks.allowed(fiber, options)) return general()
     // Per run, here (the same turn effect may run more than once, even at once).
-    /** Set once the input went out: ends the turn if the caller left before its answer. */
-    let leave: (() => Effect.Effect<void>) | undefined
+    /**
+     * Set once the input went out: ends the turn if the caller left before its answer (what is
+     * left to run), or undefined if the turn had ended by itself.
+     */
+    let leave: (() => Effect.Effect<void> | undefined) | undefined
     const wait = Effect.async<A, E | ExchangeError>((resume) => {
       const slot = claim()
       if (slot === undefined) return resume(general())
@@ -199,12 +193,23 @@ export const exchange = <S extends ExchangeSlot, O, A, E>(
         if (next === undefined) inc.responses.listen(onReady)
         else finish(next)
       }
-      leave = () => end() ? Effect.asVoid(Effect.exit(settle(undefined, true))) : Effect.void
+      leave = () => end() ? Effect.asVoid(Effect.exit(settle(undefined, true))) : undefined
       const first = inc.responses.poll()
       if (first !== undefined) return finish(first)
       inc.responses.listen(onReady)
       slot.alarm.set(hooks.millis(options), finish, started)
     })
-    // Whatever the exit, `leave` does nothing once the turn has ended by itself.
-    return Effect.onExit(wait, () => leave === undefined ? Effect.void : leave())
+    // `Effect.onExit(wait, leave)`, less the work onExit does on a success: a turn that
+    // succeeded has ended by itself, so there is nothing to run. As in onExit, the handler runs
+    // outside the interruptible region (an interrupted fiber skips the failure handlers of
+    // interruptible code), so an interrupted caller always ends its turn.
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.matchCauseEffect(restore(wait), {
+        onFailure: (cause) => {
+          const left = leave?.()
+          return left === undefined ? Exit.failCause(cause) : Effect.zipRight(left, Exit.failCause(cause))
+        },
+        onSuccess: Exit.succeed
+      })
+    )
   })

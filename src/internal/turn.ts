@@ -261,17 +261,18 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
   const release = (slot: Slot) => Effect.suspend(() => releaseNow(slot) ?? Effect.void)
 
   const request = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
-    exchange(exchangeHooks, {
-      claim: () => {
+    exchange(
+      exchangeHooks,
+      () => {
         const slot = pool.closed || !Number.isInteger(id) ? undefined : pool.slots[id]
         if (slot !== undefined) slot.pending++
         return slot
       },
       input,
-      options: turn,
-      done: asText,
-      general: () => generalRequest(id, input, turn)
-    })
+      turn,
+      asText,
+      () => generalRequest(id, input, turn)
+    )
 
   const generalRequest = (id: number, input: string, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
     Effect.flatMap(slotOf(id), (slot) =>
@@ -344,14 +345,15 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
     }).pipe(measured)
 
   const submitOnce = (input: string, submit: SubmitOptions | undefined): Effect.Effect<Submitted, SubmitError> =>
-    exchange(exchangeHooks, {
+    exchange(
+      exchangeHooks,
       // An idle instance at once, and nothing unusual: the turn is one exchange.
-      claim: () => pool.closed ? undefined : router.tryAcquire(submit?.key),
+      () => pool.closed ? undefined : router.tryAcquire(submit?.key),
       input,
-      options: submit,
-      done: submitted,
-      general: () => generalSubmit(input, submit)
-    })
+      submit,
+      submitted,
+      () => generalSubmit(input, submit)
+    )
 
   const submit = (input: string, submit?: SubmitOptions): Effect.Effect<Submitted, SubmitError> =>
     submit?.retry === undefined

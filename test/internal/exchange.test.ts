@@ -62,13 +62,7 @@ const setup = (onEncode: () => void = () => {}) => {
     measure: (outcome) => log.push(`measure:${outcome}`),
     tooLarge: () => new ResponseTooLarge({ instance: 0, pid: 1, limit: 1 })
   }
-  const turn = exchange(hooks, {
-    claim: () => slot,
-    input: "x",
-    options: undefined,
-    done: (_slot, text) => text,
-    general: () => Effect.succeed("general")
-  })
+  const turn = exchange(hooks, () => slot, "x", undefined, (_slot, text) => text, () => Effect.succeed("general"))
   return { slot, responses, log, turn }
 }
 
