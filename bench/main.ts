@@ -88,9 +88,10 @@ const plan = args.quick
   }
   : {
     // Warm-up: V8 is still compiling the turn's path over the first few thousand turns of a
-    // process, so each side takes 5000 turns before anything is timed (bench/README.md).
+    // process, so each side takes 5000 turns before anything is timed; with 4 or 16 workers
+    // both sides take some 20,000 turns to settle, so 24,000 there (bench/README.md).
     latency: { warmup: 5000, turns: 3000, runs: 5 },
-    throughput: { instances: [1, 4, 16], warmup: 5000, turns: 3200, runs: 11 },
+    throughput: { instances: [1, 4, 16], warmup: 24_000, turns: 3200, runs: 11 },
     spawn: { sizes: [[1, 7], [8, 5], [64, 3]] as ReadonlyArray<readonly [number, number]> },
     large: { bytes: 8 * MiB, warmup: 5, runs: 5 },
     heap: { sizes: [64, 256] },
