@@ -4,8 +4,8 @@
  * tools in the same process, in turn:
  *
  * - baseline: `child_process` and a promise per turn (`baseline.ts`);
- * - floor (1 instance only): the pool's executor and pipes, one `Effect.async` per turn inside
- *   `Effect.onExit`, as the pool's quick turn waits, and nothing else;
+ * - floor: the pool's executor and pipes, one `Effect.async` per turn inside `Effect.onExit`
+ *   (as the pool's quick turn waits, less its bookkeeping), one fiber per tool, and nothing else;
  * - toolpool: `pool.submit` (the build in `dist/`).
  *
  * On one CPU a turn costs the parent's CPU plus its tool's, so throughput follows these sums.
@@ -93,36 +93,44 @@ const scoped = async <A>(effect: Effect.Effect<A, unknown, Scope.Scope>) => {
   return { value, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
 
-const floor = async (): Promise<Side> => {
-  const { close, value: { pid, turn } } = await scoped(Effect.gen(function*() {
-    const proc = yield* Command.start(Command.make(process.execPath, Fixture.toolPath())).pipe(
-      Effect.provideService(CommandExecutor.CommandExecutor, executor)
+/** One floor tool: the pool's executor and pipes, and one wait per turn as the pool's quick turn waits. */
+const floorTool = Effect.gen(function*() {
+  const proc = yield* Command.start(Command.make(process.execPath, Fixture.toolPath())).pipe(
+    Effect.provideService(CommandExecutor.CommandExecutor, executor)
+  )
+  const io = pipesOf(proc)
+  if (io === undefined) return yield* Effect.dieMessage("not started by the pool's executor")
+  const tool = Fixture.prompter()
+  io.stdout.setEncoding("utf8").on("data", tool.onData)
+  io.stderr.resume()
+  yield* Effect.async<string>((resume) => tool.next((reply) => resume(Effect.succeed(reply))))
+  const turn = (input: string) =>
+    Effect.onExit(
+      Effect.async<string>((resume) => {
+        tool.next((reply) => resume(Effect.succeed(reply)))
+        io.stdin.write(input)
+      }),
+      () => Effect.sync(() => tool.next(() => {}))
     )
-    const io = pipesOf(proc)
-    if (io === undefined) return yield* Effect.dieMessage("not started by the pool's executor")
-    const tool = Fixture.prompter()
-    io.stdout.setEncoding("utf8").on("data", tool.onData)
-    io.stderr.resume()
-    yield* Effect.async<string>((resume) => tool.next((reply) => resume(Effect.succeed(reply))))
-    const turn = (input: string) =>
-      Effect.onExit(
-        Effect.async<string>((resume) => {
-          tool.next((reply) => resume(Effect.succeed(reply)))
-          io.stdin.write(input)
-        }),
-        () => Effect.sync(() => tool.next(() => {}))
-      )
-    return { pid: proc.pid, turn }
-  }))
+  return { pid: proc.pid, turn }
+})
+
+const floor = async (n: number): Promise<Side> => {
+  const { close, value: tools } = await scoped(Effect.all(Array.from({ length: n }, () => floorTool)))
   return {
     name: "floor",
-    tools: [pid],
+    tools: tools.map((tool) => tool.pid),
     run: (perWorker) =>
-      Effect.runPromise(Effect.gen(function*() {
-        for (let i = 0; i < perWorker; i++) {
-          Fixture.checkReply("floor", i, trimPrompt(yield* turn(`${Fixture.payload(i)}\n`)))
-        }
-      })),
+      Effect.runPromise(Effect.forEach(
+        tools,
+        ({ turn }) =>
+          Effect.gen(function*() {
+            for (let i = 0; i < perWorker; i++) {
+              Fixture.checkReply("floor", i, trimPrompt(yield* turn(`${Fixture.payload(i)}\n`)))
+            }
+          }),
+        { concurrency: "unbounded", discard: true }
+      )),
     close
   }
 }
@@ -153,7 +161,7 @@ if (cpu !== undefined) pinTo(cpu)
 Baseline.useToolCopy()
 console.log(`CPU per turn on CPU ${cpu}, microseconds: parent + tools (medians of ${ROUNDS} rounds of ${TURNS} turns)`)
 for (const n of [1, 4, 16]) {
-  const sides = [await baseline(n), ...(n === 1 ? [await floor()] : []), await toolpool(n)]
+  const sides = [await baseline(n), await floor(n), await toolpool(n)]
   const perWorker = Math.ceil(TURNS / n)
   // warm-up: V8 compiles each side's path over the first few thousand turns
   for (const side of sides) await side.run(Math.ceil(WARMUP / n))
