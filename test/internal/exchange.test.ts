@@ -23,7 +23,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve))
  * One slot and the parts of an incarnation an exchange touches; `log` records the hooks' calls.
  * `onEncode` runs as the input is encoded, inside the registration.
  */
-const setup = (onEncode: () => void = () => {}) => {
+const setup = (onEncode: () => void = () => {}, deadlineMillis = 5000) => {
   const responses = new Inbox<Frame, Breakage>(16)
   const inc = {
     pid: 1,
@@ -51,7 +51,7 @@ const setup = (onEncode: () => void = () => {}) => {
   const log: Array<string> = []
   const hooks: ExchangeHooks<ExchangeSlot, undefined> = {
     allowed: () => true,
-    millis: () => 5000,
+    millis: () => deadlineMillis,
     timedOut: () => new TurnTimeout({ instance: 0, pid: 1, timeout: Duration.seconds(5), kind: "deadline" }),
     release: () => {
       log.push("release")
@@ -76,6 +76,19 @@ describe("exchange", () => {
     expect(await Effect.runPromise(Fiber.join(fiber))).toBe("hi")
     expect(log).toEqual(["measure:ok", "release"])
     expect(slot.turn.tryTake()).toBe(true)
+  })
+
+  it("a turn whose deadline passes fails with TurnTimeout, and the tool is healed", async () => {
+    const { log, responses, slot, turn } = setup(() => {}, 20)
+    const exit = await Effect.runPromise(Effect.exit(turn))
+    expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag).toBe("TurnTimeout")
+    // the input went out unanswered: the lock stays with the healing
+    expect(log).toEqual(["measure:TurnTimeout", "abandon", "release"])
+    expect(slot.turn.tryTake()).toBe(false)
+    expect(slot.state).toBe("ready")
+    // nothing is left listening for the answer
+    responses.offer(response("late"))
+    expect(responses.size).toBe(1)
   })
 
   it("a busy lock sends the turn down the general path, and the claim is undone", async () => {
