@@ -95,7 +95,8 @@ export const asText = <S>(_slot: S, text: string): string => text
  * its `pending`; undefined if none can be had at once), the lock is taken if it is free, `input`
  * is written if stdin has room. If any of that cannot be done at once, the reservation is undone
  * and the turn continues as `general()`. `done` makes the result of the response's text;
- * `options` are the turn's, passed to the hooks.
+ * `options` are the turn's, passed to the hooks. (Arguments, not one object: an object made per
+ * call lives as long as its turn, and V8 took to allocating it in the old generation, as below.)
  *
  * A caller who leaves while the turn waits (interrupted) is seen by a failure handler around
  * an `Effect.async` without a canceler (as `Effect.onExit` would), not by a canceler. Both
