@@ -27,8 +27,8 @@ import { median } from "./stats.js"
 import * as Drive from "./toolpool.js"
 
 const TURNS = 8000
-/** Turns a side before anything is measured: as the throughput section (`bench/warmup.ts`). */
-const WARMUP = 24_000
+/** Turns a side before anything is measured, as the throughput section takes (`bench/warmup.ts`). */
+const warmupFor = (instances: number): number => Math.max(24_000, 2500 * instances)
 const ROUNDS = 3
 
 /**
@@ -164,7 +164,7 @@ for (const n of [1, 4, 16]) {
   const sides = [await baseline(n), await floor(n), await toolpool(n)]
   const perWorker = Math.ceil(TURNS / n)
   // warm-up: V8 compiles each side's path over the first few thousand turns
-  for (const side of sides) await side.run(Math.ceil(WARMUP / n))
+  for (const side of sides) await side.run(Math.ceil(warmupFor(n) / n))
   const rows = new Map<string, Array<{ parent: number; tools: number }>>()
   for (let round = 0; round < ROUNDS; round++) {
     // each round in the other order, so that no side always runs right after the same one

@@ -80,7 +80,7 @@ const args = ((): Args => {
 const plan = args.quick
   ? {
     latency: { warmup: 200, turns: 500, runs: 3 },
-    throughput: { instances: [1, 4, 16], warmup: 20, turns: 400, runs: 3 },
+    throughput: { instances: [1, 4, 16], warmup: 20, warmupPerInstance: 0, turns: 400, runs: 3 },
     spawn: { sizes: [[1, 3], [8, 3], [64, 1]] as ReadonlyArray<readonly [number, number]> },
     large: { bytes: 8 * MiB, warmup: 1, runs: 3 },
     heap: { sizes: [16, 64] },
@@ -88,10 +88,11 @@ const plan = args.quick
   }
   : {
     // Warm-up: V8 is still compiling the turn's path over the first few thousand turns of a
-    // process, so each side takes 5000 turns before anything is timed; with 4 or 16 workers
-    // both sides take some 20,000 turns to settle, so 24,000 there (bench/README.md).
+    // process, so each side takes 5000 turns before anything is timed. With several workers
+    // both sides take longer to settle, and each tool (a Node program) warms up on its own
+    // share of the turns: 24,000 turns, or 2500 per instance if that is more (bench/README.md).
     latency: { warmup: 5000, turns: 3000, runs: 5 },
-    throughput: { instances: [1, 4, 16], warmup: 24_000, turns: 3200, runs: 11 },
+    throughput: { instances: [1, 4, 16], warmup: 24_000, warmupPerInstance: 2500, turns: 3200, runs: 11 },
     spawn: { sizes: [[1, 7], [8, 5], [64, 3]] as ReadonlyArray<readonly [number, number]> },
     large: { bytes: 8 * MiB, warmup: 5, runs: 5 },
     heap: { sizes: [64, 256] },
@@ -179,7 +180,8 @@ const latency = Effect.gen(function*() {
 /** `n` instances kept busy by `n` workers, prompt framing: completed turns per second. */
 const throughput = Effect.forEach(plan.throughput.instances, (n) =>
   Effect.gen(function*() {
-    const { runs, turns, warmup } = plan.throughput
+    const { runs, turns, warmupPerInstance } = plan.throughput
+    const warmup = Math.max(plan.throughput.warmup, warmupPerInstance * n)
     const perWorker = Math.ceil(turns / n)
     const pool = yield* ToolPool.make(Drive.options("prompt", n))
     const tools = yield* Effect.forEach(range(n), () => baselineTool(() => new Baseline.PromptTool()))
