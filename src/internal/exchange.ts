@@ -201,16 +201,14 @@ export const exchange = <S extends ExchangeSlot, O, A, E>(
       slot.alarm.set(hooks.millis(options), finish, started)
     })
     // `Effect.onExit(wait, leave)`, less the work onExit does on a success: a turn that
-    // succeeded has ended by itself, so there is nothing to run. As in onExit, the handler runs
-    // outside the interruptible region (an interrupted fiber skips the failure handlers of
-    // interruptible code), so an interrupted caller always ends its turn.
+    // succeeded has ended by itself, so there is nothing to run (a success passes a failure
+    // handler by). As in onExit, the handler runs outside the interruptible region (an
+    // interrupted fiber skips the failure handlers of interruptible code), so an interrupted
+    // caller always ends its turn.
     return Effect.uninterruptibleMask((restore) =>
-      Effect.matchCauseEffect(restore(wait), {
-        onFailure: (cause) => {
-          const left = leave?.()
-          return left === undefined ? Exit.failCause(cause) : Effect.zipRight(left, Exit.failCause(cause))
-        },
-        onSuccess: Exit.succeed
+      Effect.catchAllCause(restore(wait), (cause) => {
+        const left = leave?.()
+        return left === undefined ? Exit.failCause(cause) : Effect.zipRight(left, Exit.failCause(cause))
       })
     )
   })
