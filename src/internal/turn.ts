@@ -213,7 +213,11 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
     router.dispatch()
   }
 
-  /** `turnTimeout` in milliseconds, for the turns that have no timeout of their own. */
+  /**
+   * `turnTimeout` in milliseconds, for the turns that have no timeout of their own: worked out
+   * once, since `Duration.toMillis` allocates on each call (about 160 bytes per turn,
+   * `bench/allocations.ts`).
+   */
   const defaultMillis = Duration.toMillis(options.turnTimeout)
 
   const exchangeHooks: ExchangeHooks<Slot, TurnOptions | undefined> = {
