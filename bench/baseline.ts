@@ -190,3 +190,19 @@ export class RawTool extends Tool {
     return done
   }
 }
+
+/**
+ * One worker per tool, each taking `perWorker` turns in a row (worker `w` asks turns
+ * `w * perWorker` onwards), every answer checked; the wall time in milliseconds. The baseline's
+ * side of the throughput section and of the probes.
+ */
+export const busy = async (tools: ReadonlyArray<PromptTool>, perWorker: number): Promise<number> => {
+  const start = performance.now()
+  await Promise.all(tools.map(async (tool, w) => {
+    for (let i = 0; i < perWorker; i++) {
+      const turn = w * perWorker + i
+      Fixture.checkReply("baseline", turn, await tool.turn(Fixture.payload(turn)))
+    }
+  }))
+  return performance.now() - start
+}

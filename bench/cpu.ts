@@ -12,13 +12,10 @@
  *
  *   npm run build && npx tsx bench/cpu.ts
  */
-import * as Command from "@effect/platform/Command"
-import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import { readdirSync, readFileSync } from "node:fs"
-import { executor, pipesOf } from "../src/internal/executor.js"
 import * as Baseline from "./baseline.js"
 import * as Fixture from "./fixture.js"
 import { ToolPool } from "./library.js"
@@ -76,9 +73,7 @@ const baseline = async (n: number): Promise<Side> => {
     name: "baseline",
     tools: tools.map((tool) => tool.child.pid ?? 0),
     run: async (perWorker) => {
-      await Promise.all(tools.map(async (tool) => {
-        for (let i = 0; i < perWorker; i++) Fixture.checkReply("baseline", i, await tool.turn(Fixture.payload(i)))
-      }))
+      await Baseline.busy(tools, perWorker)
     },
     close: async () => {
       await Promise.all(tools.map((tool) => tool.close()))
@@ -93,27 +88,18 @@ const scoped = async <A>(effect: Effect.Effect<A, unknown, Scope.Scope>) => {
   return { value, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
 
-/** One floor tool: the pool's executor and pipes, and one wait per turn as the pool's quick turn waits. */
-const floorTool = Effect.gen(function*() {
-  const proc = yield* Command.start(Command.make(process.execPath, Fixture.toolPath())).pipe(
-    Effect.provideService(CommandExecutor.CommandExecutor, executor)
-  )
-  const io = pipesOf(proc)
-  if (io === undefined) return yield* Effect.dieMessage("not started by the pool's executor")
-  const tool = Fixture.prompter()
-  io.stdout.setEncoding("utf8").on("data", tool.onData)
-  io.stderr.resume()
-  yield* Effect.async<string>((resume) => tool.next((reply) => resume(Effect.succeed(reply))))
-  const turn = (input: string) =>
+/** One floor tool, waited on as the pool's quick turn waits: one `Effect.async` inside `Effect.onExit`. */
+const floorTool = Effect.map(Drive.bareTool, ({ next, proc, stdin }) => ({
+  pid: proc.pid,
+  turn: (input: string) =>
     Effect.onExit(
       Effect.async<string>((resume) => {
-        tool.next((reply) => resume(Effect.succeed(reply)))
-        io.stdin.write(input)
+        next((reply) => resume(Effect.succeed(reply)))
+        stdin.write(input)
       }),
-      () => Effect.sync(() => tool.next(() => {}))
+      () => Effect.sync(() => next(() => {}))
     )
-  return { pid: proc.pid, turn }
-})
+}))
 
 const floor = async (n: number): Promise<Side> => {
   const { close, value: tools } = await scoped(Effect.all(Array.from({ length: n }, () => floorTool)))
@@ -141,17 +127,9 @@ const toolpool = async (n: number): Promise<Side> => {
   return {
     name: "toolpool",
     tools: status.flatMap((s) => s.pid === null ? [] : [s.pid]),
-    run: (perWorker) =>
-      Effect.runPromise(Effect.forEach(
-        Array.from({ length: n }, (_, w) => w),
-        () =>
-          Effect.gen(function*() {
-            for (let i = 0; i < perWorker; i++) {
-              Fixture.checkReply("toolpool", i, (yield* pool.submit(Fixture.payload(i))).output)
-            }
-          }),
-        { concurrency: "unbounded", discard: true }
-      )),
+    run: async (perWorker) => {
+      await Effect.runPromise(Drive.busy(pool, n, perWorker))
+    },
     close
   }
 }

@@ -18,12 +18,9 @@
  *
  *   npm run build && npx tsx bench/floor.ts
  */
-import * as Command from "@effect/platform/Command"
-import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
 import { Socket } from "node:net"
-import { executor, pipesOf } from "../src/internal/executor.js"
 import * as Fixture from "./fixture.js"
 import { ToolPool } from "./library.js"
 import { median, now, percentile } from "./stats.js"
@@ -100,20 +97,14 @@ const baseline = async (): Promise<Array<number>> => {
 
 const floor = (cancelable: boolean) =>
   Effect.gen(function*() {
-    const proc = yield* Command.start(Command.make(process.execPath, Fixture.toolPath()))
-    const io = pipesOf(proc)
-    if (io === undefined) return yield* Effect.dieMessage("not started by the pool's executor")
-    const tool = Fixture.prompter()
-    io.stdout.setEncoding("utf8").on("data", tool.onData)
-    io.stderr.resume()
-    const forget = Effect.sync(() => tool.next(() => {}))
+    const { next, proc, stdin } = yield* Drive.bareTool
+    const forget = Effect.sync(() => next(() => {}))
     const turn = (input: string) =>
       Effect.async<string>((resume) => {
-        tool.next((reply) => resume(Effect.succeed(reply)))
-        io.stdin.write(input)
+        next((reply) => resume(Effect.succeed(reply)))
+        stdin.write(input)
         return cancelable ? forget : undefined
       })
-    yield* Effect.async<string>((resume) => tool.next((reply) => resume(Effect.succeed(reply))))
     const samples: Array<number> = []
     for (let i = 0; i < WARMUP + TURNS; i++) {
       if (i === WARMUP) resetReaction()
@@ -123,7 +114,7 @@ const floor = (cancelable: boolean) =>
     }
     yield* proc.kill("SIGKILL")
     return samples
-  }).pipe(Effect.scoped, Effect.provideService(CommandExecutor.CommandExecutor, executor))
+  }).pipe(Effect.scoped)
 
 const pool = Effect.gen(function*() {
   const pool = yield* ToolPool.make(Drive.options("prompt", 1))

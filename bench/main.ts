@@ -125,8 +125,6 @@ const baselineTool = <T extends { readonly ready: Promise<void>; close(): Promis
     (tool) => Effect.promise(() => tool.close())
   )
 
-const checkReply = (i: number, answer: string): void => Fixture.checkReply("baseline", i, answer)
-
 const log = (message: string) => Effect.sync(() => console.error(`[bench] ${message}`))
 
 // ---------------------------------------------------------------------------
@@ -147,7 +145,7 @@ const latency = Effect.gen(function*() {
       const start = now()
       const answer = await tool.turn(Fixture.payload(i))
       samples.push(now() - start)
-      checkReply(i, answer)
+      Fixture.checkReply("baseline", i, answer)
     }
     return samples
   }
@@ -185,16 +183,7 @@ const throughput = Effect.forEach(plan.throughput.instances, (n) =>
     const perWorker = Math.ceil(turns / n)
     const pool = yield* ToolPool.make(Drive.options("prompt", n))
     const tools = yield* Effect.forEach(range(n), () => baselineTool(() => new Baseline.PromptTool()))
-    const baseBusy = async (count: number): Promise<number> => {
-      const start = now()
-      await Promise.all(tools.map(async (tool, w) => {
-        for (let i = 0; i < count; i++) {
-          const turn = w * count + i
-          checkReply(turn, await tool.turn(Fixture.payload(turn)))
-        }
-      }))
-      return now() - start
-    }
+    const baseBusy = (perWorker: number) => Baseline.busy(tools, perWorker)
     // the warm-up counts turns in all (split over the workers), as the timed runs do
     yield* Drive.busy(pool, n, Math.ceil(warmup / n))
     yield* Effect.promise(() => baseBusy(Math.ceil(warmup / n)))

@@ -64,16 +64,7 @@ if (instances > 1) {
   })))
   const tools = Array.from({ length: instances }, () => new Baseline.PromptTool())
   await Promise.all(tools.map((tool) => tool.ready))
-  await blocks("baseline", async () => {
-    const start = performance.now()
-    await Promise.all(tools.map(async (tool, w) => {
-      for (let i = 0; i < perWorker; i++) {
-        const turn = w * perWorker + i
-        Fixture.checkReply("baseline", turn, await tool.turn(Fixture.payload(turn)))
-      }
-    }))
-    return performance.now() - start
-  })
+  await blocks("baseline", () => Baseline.busy(tools, perWorker))
   await Promise.all(tools.map((tool) => tool.close()))
 } else {
   console.log(`per ${WINDOW} turns: stalls over 0.3 ms / their total / mean turn`)
