@@ -21,11 +21,12 @@
  */
 import * as Effect from "effect/Effect"
 import { execFileSync } from "node:child_process"
-import { constants, PerformanceObserver } from "node:perf_hooks"
+import { PerformanceObserver } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { getHeapSpaceStatistics } from "node:v8"
 import * as Fixture from "./fixture.js"
 import { ToolPool } from "./library.js"
+import { isYoungCollection } from "./stats.js"
 import * as Drive from "./toolpool.js"
 
 const TURNS = 40_000
@@ -42,9 +43,7 @@ const run = async () => {
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       if (!timing) continue
-      const detail: unknown = (entry as { readonly detail?: unknown }).detail
-      const kind = typeof detail === "object" && detail !== null && "kind" in detail ? detail.kind : undefined
-      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minor.push(entry.duration)
+      if (isYoungCollection(entry)) minor.push(entry.duration)
       else major++
     }
   })

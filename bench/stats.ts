@@ -1,6 +1,8 @@
 /**
  * Small statistics and timing helpers shared by both sides of the benchmark.
  */
+import type { PerformanceEntry } from "node:perf_hooks"
+import { constants } from "node:perf_hooks"
 
 /** Milliseconds since an arbitrary origin, with sub-millisecond resolution. */
 export const now = (): number => performance.now()
@@ -19,3 +21,10 @@ export const sleep = (millis: number): Promise<void> => new Promise((resolve) =>
 
 export const MiB = 1024 * 1024
 export const KiB = 1024
+
+/** Whether a "gc" performance entry is a young (minor) collection, as opposed to a full one. */
+export const isYoungCollection = (entry: PerformanceEntry): boolean => {
+  const detail: unknown = (entry as { readonly detail?: unknown }).detail
+  const kind = typeof detail === "object" && detail !== null && "kind" in detail ? detail.kind : undefined
+  return kind === constants.NODE_PERFORMANCE_GC_MINOR
+}
