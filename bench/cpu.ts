@@ -4,8 +4,11 @@
  * tools in the same process, in turn:
  *
  * - baseline: `child_process` and a promise per turn (`baseline.ts`);
- * - floor: the pool's executor and pipes, one `Effect.async` per turn inside `Effect.onExit`
- *   (as the pool's quick turn waits, less its bookkeeping), one fiber per tool, and nothing else;
+ * - bare: the pool's executor and pipes, one `Effect.async` per turn, one fiber per tool, and
+ *   nothing else: what Effect costs to wait for each answer, where nothing is done if the waiting
+ *   fiber is interrupted;
+ * - floor: the same inside `Effect.onExit` (as the pool's quick turn waits, less its
+ *   bookkeeping), which is what a wait that must act on an interruption costs;
  * - toolpool: `pool.submit` (the build in `dist/`).
  *
  * On one CPU a turn costs the parent's CPU plus its tool's, so throughput follows these sums.
@@ -88,23 +91,27 @@ const scoped = async <A>(effect: Effect.Effect<A, unknown, Scope.Scope>) => {
   return { value, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
 
-/** One floor tool, waited on as the pool's quick turn waits: one `Effect.async` inside `Effect.onExit`. */
-const floorTool = Effect.map(Drive.bareTool, ({ next, proc, stdin }) => ({
-  pid: proc.pid,
-  turn: (input: string) =>
-    Effect.onExit(
+/**
+ * One floor tool, waited on as the pool's quick turn waits: one `Effect.async` inside
+ * `Effect.onExit`; `bare`: the `Effect.async` alone, which cannot act on an interruption.
+ */
+const floorTool = (bare: boolean) =>
+  Effect.map(Drive.bareTool, ({ next, proc, stdin }) => {
+    const wait = (input: string) =>
       Effect.async<string>((resume) => {
         next((reply) => resume(Effect.succeed(reply)))
         stdin.write(input)
-      }),
-      () => Effect.sync(() => next(() => {}))
-    )
-}))
+      })
+    return {
+      pid: proc.pid,
+      turn: bare ? wait : (input: string) => Effect.onExit(wait(input), () => Effect.sync(() => next(() => {})))
+    }
+  })
 
-const floor = async (n: number): Promise<Side> => {
-  const { close, value: tools } = await scoped(Effect.all(Array.from({ length: n }, () => floorTool)))
+const floor = async (n: number, bare: boolean): Promise<Side> => {
+  const { close, value: tools } = await scoped(Effect.all(Array.from({ length: n }, () => floorTool(bare))))
   return {
-    name: "floor",
+    name: bare ? "bare" : "floor",
     tools: tools.map((tool) => tool.pid),
     run: (perWorker) =>
       Effect.runPromise(Effect.forEach(
@@ -139,7 +146,7 @@ if (cpu !== undefined) pinTo(cpu)
 Baseline.useToolCopy()
 console.log(`CPU per turn on CPU ${cpu}, microseconds: parent + tools (medians of ${ROUNDS} rounds of ${TURNS} turns)`)
 for (const n of [1, 4, 16]) {
-  const sides = [await baseline(n), await floor(n), await toolpool(n)]
+  const sides = [await baseline(n), await floor(n, true), await floor(n, false), await toolpool(n)]
   const perWorker = Math.ceil(TURNS / n)
   // warm-up: V8 compiles each side's path over the first few thousand turns
   for (const side of sides) await side.run(Math.ceil(warmupFor(n) / n))
