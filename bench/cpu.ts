@@ -23,12 +23,10 @@ import * as Baseline from "./baseline.js"
 import * as Fixture from "./fixture.js"
 import { ToolPool } from "./library.js"
 import { allowedCpus, pinTo } from "./placement.js"
-import { median } from "./stats.js"
+import { median, settledAfter } from "./stats.js"
 import * as Drive from "./toolpool.js"
 
 const TURNS = 8000
-/** Turns a side before anything is measured, as the throughput section takes (`bench/warmup.ts`). */
-const warmupFor = (instances: number): number => Math.max(24_000, 2500 * instances)
 const ROUNDS = 3
 
 /**
@@ -149,7 +147,7 @@ for (const n of [1, 4, 16]) {
   const sides = [await baseline(n), await floor(n, true), await floor(n, false), await toolpool(n)]
   const perWorker = Math.ceil(TURNS / n)
   // warm-up: V8 compiles each side's path over the first few thousand turns
-  for (const side of sides) await side.run(Math.ceil(warmupFor(n) / n))
+  for (const side of sides) await side.run(Math.ceil(settledAfter(n) / n))
   const rows = new Map<string, Array<{ parent: number; tools: number }>>()
   for (let round = 0; round < ROUNDS; round++) {
     // each round in the other order, so that no side always runs right after the same one

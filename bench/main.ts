@@ -19,7 +19,7 @@ import { ToolPool } from "./library.js"
 import { allowedCpus, runOn } from "./placement.js"
 import type { Row } from "./report.js"
 import { atMost, ratioAtLeast, ratioAtMost, row, table } from "./report.js"
-import { KiB, median, MiB, now, percentile, sleep } from "./stats.js"
+import { KiB, median, MiB, now, percentile, settledAfter, sleep } from "./stats.js"
 import * as Drive from "./toolpool.js"
 
 // ---------------------------------------------------------------------------
@@ -80,7 +80,7 @@ const args = ((): Args => {
 const plan = args.quick
   ? {
     latency: { warmup: 200, turns: 500, runs: 3 },
-    throughput: { instances: [1, 4, 16], warmup: 20, warmupPerInstance: 0, turns: 400, runs: 3 },
+    throughput: { instances: [1, 4, 16], warmup: (_instances: number) => 20, turns: 400, runs: 3 },
     spawn: { sizes: [[1, 3], [8, 3], [64, 1]] as ReadonlyArray<readonly [number, number]> },
     large: { bytes: 8 * MiB, warmup: 1, runs: 3 },
     heap: { sizes: [16, 64] },
@@ -89,10 +89,9 @@ const plan = args.quick
   : {
     // Warm-up: V8 is still compiling the turn's path over the first few thousand turns of a
     // process, so each side takes 5000 turns before anything is timed. With several workers
-    // both sides take longer to settle, and each tool (a Node program) warms up on its own
-    // share of the turns: 24,000 turns, or 2500 per instance if that is more (bench/README.md).
+    // both sides take longer to settle (`settledAfter`: 24,000 turns, or 2500 per instance).
     latency: { warmup: 5000, turns: 3000, runs: 5 },
-    throughput: { instances: [1, 4, 16], warmup: 24_000, warmupPerInstance: 2500, turns: 3200, runs: 11 },
+    throughput: { instances: [1, 4, 16], warmup: settledAfter, turns: 3200, runs: 11 },
     spawn: { sizes: [[1, 7], [8, 5], [64, 3]] as ReadonlyArray<readonly [number, number]> },
     large: { bytes: 8 * MiB, warmup: 5, runs: 5 },
     heap: { sizes: [64, 256] },
@@ -178,8 +177,8 @@ const latency = Effect.gen(function*() {
 /** `n` instances kept busy by `n` workers, prompt framing: completed turns per second. */
 const throughput = Effect.forEach(plan.throughput.instances, (n) =>
   Effect.gen(function*() {
-    const { runs, turns, warmupPerInstance } = plan.throughput
-    const warmup = Math.max(plan.throughput.warmup, warmupPerInstance * n)
+    const { runs, turns } = plan.throughput
+    const warmup = plan.throughput.warmup(n)
     const perWorker = Math.ceil(turns / n)
     const pool = yield* ToolPool.make(Drive.options("prompt", n))
     const tools = yield* Effect.forEach(range(n), () => baselineTool(() => new Baseline.PromptTool()))

@@ -19,6 +19,14 @@ export const median = (samples: ReadonlyArray<number>): number => percentile(sam
 
 export const sleep = (millis: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, millis))
 
+/**
+ * Turns a side takes, in all, before a busy run of `instances` workers is timed: V8 is still
+ * compiling the turn's path over the first thousands of turns, and each tool (a Node program)
+ * warms up on its own share of them (`bench/warmup.ts`; bench/README.md). The throughput
+ * section and `cpu.ts` both take this many.
+ */
+export const settledAfter = (instances: number): number => Math.max(24_000, 2500 * instances)
+
 export const MiB = 1024 * 1024
 export const KiB = 1024
 

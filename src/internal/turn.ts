@@ -327,7 +327,7 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
       submit?.timeout,
       (deadline) =>
         turnOn(slot, input, inactivityOf(submit), deadline).pipe(
-          Effect.map((output): Submitted => ({ instance: slot.id, output }))
+          Effect.map((output) => submitted(slot, output))
         )
     ).pipe(
       whenTraced(
