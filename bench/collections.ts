@@ -13,7 +13,9 @@
  * generation, and the turn objects it points to survived until a full collection. At
  * 4cc6838's parent (a worktree, `npm run build`, this file copied in), 7 runs of 8 promoted
  * 2.25-2.26 MB per young collection, at 6.2-10.4 ms a collection; the other, 0.36 MB at 2.3 ms.
- * Since 4cc6838: 0.36-0.37 MB and 1.9-2.5 ms in every run. One run alone, with V8's flags:
+ * From 4cc6838: 0.36-0.37 MB and 1.9-2.5 ms in every run; since 0a8eb7c (the turn's parts passed
+ * as arguments, not in an object V8 pretenured) 0.05 MB and 1.5-2.5 ms (bench/README.md,
+ * "Collections"). One run alone, with V8's flags:
  *
  *   node --no-allocation-site-pretenuring --import tsx bench/collections.ts --one
  *
