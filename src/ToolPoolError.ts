@@ -40,6 +40,7 @@ export type SpawnFailure =
   | "ExitedAtStartup"
   | "HandshakeFailed"
   | "StartTimeout"
+  | "Unsupported"
   | "Unknown"
 
 /**

@@ -52,3 +52,8 @@ export * as ToolPoolTest from "./ToolPoolTest.js"
  * @since 0.1.0
  */
 export * as ToolPoolMetrics from "./ToolPoolMetrics.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as Transport from "./Transport.js"
