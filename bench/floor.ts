@@ -112,7 +112,7 @@ const floor = (cancelable: boolean) =>
       yield* turn(`ping ${i}\n`)
       if (i >= WARMUP) samples.push(now() - start)
     }
-    yield* proc.kill("SIGKILL")
+    proc.signal("SIGKILL", "group")
     return samples
   }).pipe(Effect.scoped)
 

@@ -2,11 +2,9 @@
  * The toolpool side: pool options for the benchmark tool and the loops that drive a pool.
  * Every loop checks each answer, so a fast but wrong pool cannot win.
  */
-import * as Command from "@effect/platform/Command"
-import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as Effect from "effect/Effect"
 import type { ToolPool } from "../src/index.js"
-import { executor, pipesOf } from "../src/internal/executor.js"
+import { Transport } from "../src/index.js"
 import type * as PoolOptions from "../src/PoolOptions.js"
 import * as Fixture from "./fixture.js"
 import { Framing } from "./library.js"
@@ -82,19 +80,27 @@ export const flood = (pool: ToolPool.ToolPool, bytes: number): Effect.Effect<num
   })
 
 /**
- * The floor of the probes (`floor.ts`, `cpu.ts`): a tool started by the pool's executor and
- * read as the baseline reads it, with no pool, its banner already taken. `next` takes the
+ * The floor of the probes (`floor.ts`, `cpu.ts`): a tool started by the pool's default transport
+ * and read as the baseline reads it, with no pool, its banner already taken. `next` takes the
  * callback for the next reply (what came up to and including the prompt).
  */
 export const bareTool = Effect.gen(function*() {
-  const proc = yield* Command.start(Command.make(process.execPath, Fixture.toolPath())).pipe(
-    Effect.provideService(CommandExecutor.CommandExecutor, executor)
-  )
-  const io = pipesOf(proc)
-  if (io === undefined) return yield* Effect.dieMessage("not started by the pool's executor")
+  const proc = yield* Transport.pipes().spawn({
+    command: process.execPath,
+    args: [Fixture.toolPath()],
+    cwd: undefined,
+    env: {},
+    extendEnv: true
+  }).pipe(Effect.orDie)
   const tool = Fixture.prompter()
-  io.stdout.setEncoding("utf8").on("data", tool.onData)
-  io.stderr.resume()
+  const decoder = new TextDecoder()
+  proc.listen({
+    stdout: (bytes) => tool.onData(decoder.decode(bytes, { stream: true })),
+    stderr: () => {},
+    closed: () => {},
+    stdinError: () => {},
+    exit: () => {}
+  })
   yield* Effect.async<string>((resume) => tool.next((reply) => resume(Effect.succeed(reply))))
-  return { proc, stdin: io.stdin, next: tool.next }
+  return { proc, stdin: { write: (input: string) => proc.stdin.write(input) }, next: tool.next }
 })

@@ -11,6 +11,8 @@ import * as Schema from "effect/Schema"
 import * as Framing from "./Framing.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 import { ConfigError } from "./ToolPoolError.js"
+import { isTransport } from "./Transport.js"
+import type { Transport } from "./Transport.js"
 
 /**
  * A duration given as `Duration.DurationInput` (`"2 seconds"`, a number of milliseconds,
@@ -51,6 +53,11 @@ const RestartPolicySchema = Schema.declare(
     message: () => "expected a RestartPolicy, e.g. RestartPolicy.onFailure() or RestartPolicy.never"
   }
 )
+
+const TransportSchema = Schema.declare(isTransport, {
+  identifier: "Transport",
+  message: () => "expected a Transport, e.g. Transport.pipes() or Transport.pty()"
+})
 
 const count = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
 const seconds = (n: number) => () => Duration.seconds(n)
@@ -123,7 +130,12 @@ export const PoolOptions = Schema.Struct({
     timeout: Schema.optionalWith(DurationInput, { default: seconds(5) })
   })),
   /** Bytes of recent stderr kept per instance. */
-  stderrTailBytes: Schema.optionalWith(count(0, 1 << 20), { default: () => 4096 })
+  stderrTailBytes: Schema.optionalWith(count(0, 1 << 20), { default: () => 4096 }),
+  /**
+   * How processes are started and reached (`Transport.pipes()`, `Transport.pty()`, ...). Without
+   * it, the transport in the Effect context (`Transport.Current`, by default pipes).
+   */
+  transport: Schema.optional(TransportSchema as Schema.Schema<Transport>)
 })
 
 /**

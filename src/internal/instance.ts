@@ -2,13 +2,11 @@
  * One process of a pool (an incarnation of an instance slot): spawn, its output and input,
  * exit detection, and the escalating stop.
  *
- * Data flow: stdout bytes ('data' events) -> framing decoder -> `responses` inbox -> the caller
- * of a turn. Input: caller -> `stdin` (written to the pipe at once, or queued while the pipe is
- * full). No fiber runs for the I/O: the pipes come from the pool's executor (`executor.ts`).
+ * Data flow: the transport's output callbacks -> framing decoder -> `responses` inbox -> the
+ * caller of a turn. Input: caller -> `stdin` (written to the transport at once, or queued while
+ * it is full). No fiber runs for the I/O: the transport calls back (`Transport.ts`).
  */
-import * as Command from "@effect/platform/Command"
-import * as CommandExecutor from "@effect/platform/CommandExecutor"
-import type { PlatformError } from "@effect/platform/Error"
+import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -19,21 +17,20 @@ import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
-import type { Readable } from "node:stream"
 import type { ExitInfo } from "../InstanceStatus.js"
 import type { PoolOptions } from "../PoolOptions.js"
 import { InstanceExited, ResponseTooLarge, RpcError, SpawnError, WriteFailed } from "../ToolPoolError.js"
+import type * as Transport from "../Transport.js"
 import type { Deadline } from "./deadline.js"
 import { bound, wait } from "./deadline.js"
-import { executor, pipesOf } from "./executor.js"
 import type { Frame, RpcId, RpcRequest, RpcResponse } from "./framing/frame.js"
 import type { Codec } from "./framing/index.js"
 import { makeCodec } from "./framing/index.js"
 import { Inbox } from "./inbox.js"
+import type { Input } from "./process/stdin.js"
+import { Stdin } from "./process/stdin.js"
+import { reapGroup, signalGroup, waitUpTo } from "./process/terminate.js"
 import type { ByteRing } from "./ring.js"
-import type { Input } from "./stdin.js"
-import { Stdin } from "./stdin.js"
-import { reapGroup, signalGroup, waitUpTo } from "./terminate.js"
 
 /** @internal */
 export type Breakage = InstanceExited | WriteFailed
@@ -42,8 +39,14 @@ export type Breakage = InstanceExited | WriteFailed
 export interface Host {
   readonly id: number
   readonly options: PoolOptions
+  /** How the process is started and reached. */
+  readonly transport: Transport.Transport
+  /** The pool's clock: start times and output times are read from it, so a `TestClock` drives them. */
+  readonly clock: Clock.Clock
   readonly stderr: ByteRing
   readonly transcript: ByteRing
+  /** Called with every chunk of output, stdout or stderr, before it is decoded (live streams). */
+  readonly onOutput: (stream: "stdout" | "stderr", bytes: Uint8Array) => void
   /** Called once, as soon as the process has exited. */
   readonly onExit: (incarnation: Incarnation, exit: ExitInfo) => Effect.Effect<void>
   /** A notification from the tool (JSON-RPC framings). */
@@ -62,6 +65,8 @@ export interface Incarnation {
   readonly pid: number
   readonly startedAt: Date
   readonly scope: Scope.CloseableScope
+  /** The process, as its transport reaches it. */
+  readonly process: Transport.Process
   /** This process's framing state: decoder, encoder, start-up input. */
   readonly codec: Codec
   /** JSON-RPC calls waiting for their response, by id. */
@@ -82,7 +87,7 @@ export interface Incarnation {
   readonly broke: Deferred.Deferred<never, Breakage>
   /** Observes the exit and reports it; stopping waits for it to be done. */
   watcher: Fiber.Fiber<void> | undefined
-  /** When the process last wrote anything (epoch ms), for the inactivity timeout. */
+  /** When the process last wrote anything (epoch ms, the pool's clock), for the inactivity timeout. */
   lastOutputAt: number
   /** Responses still to come for turns whose callers gave up (timed out or were interrupted). */
   owed: number
@@ -93,47 +98,25 @@ export interface Incarnation {
   readonly live: Set<Incarnation>
 }
 
-const spawnFailure = (host: Host, error: PlatformError): SpawnError => {
-  const { options } = host
-  const base = {
+const spawnFailure = (host: Host, error: Transport.TransportError): SpawnError =>
+  new SpawnError({
     instance: host.id,
-    command: [options.command, ...options.args].join(" "),
-    cwd: options.cwd ?? process.cwd(),
+    command: [host.options.command, ...host.options.args].join(" "),
+    cwd: host.options.cwd ?? process.cwd(),
     exitCode: null,
     signal: null,
-    stderrTail: ""
-  }
-  if (error._tag === "SystemError") {
-    const reason = error.method === "access"
-      ? "BadCwd"
-      : error.reason === "NotFound"
-      ? "NotFound"
-      : error.reason === "PermissionDenied"
-      ? "PermissionDenied"
-      : "Unknown"
-    return new SpawnError({ ...base, reason, detail: error.description ?? error.message })
-  }
-  return new SpawnError({ ...base, reason: "Unknown", detail: error.message })
-}
+    stderrTail: "",
+    reason: error.reason,
+    detail: error.detail
+  })
 
-const exitInfo = (result: Exit.Exit<CommandExecutor.ExitCode, PlatformError>): ExitInfo => {
-  const at = new Date()
-  if (Exit.isSuccess(result)) return { code: result.value, signal: null, at }
-  // The executor reports a death by signal as a failure whose message names the signal.
-  const text = String(Exit.isFailure(result) ? result.cause : "")
-  const signal = /signal: (\w+)/.exec(text)?.[1] ?? "unknown"
-  return { code: null, signal, at }
-}
-
-const buildCommand = (options: PoolOptions): Command.Command => {
-  let command = Command.make(options.command, ...options.args).pipe(
-    Command.env(options.env),
-    Command.stdin("pipe")
-  )
-  if (!options.extendEnv) command = { ...command, extendEnv: false } as Command.Command
-  if (options.cwd !== undefined) command = Command.workingDirectory(command, options.cwd)
-  return command
-}
+const specOf = (options: PoolOptions): Transport.Spec => ({
+  command: options.command,
+  args: options.args,
+  cwd: options.cwd,
+  env: options.env,
+  extendEnv: options.extendEnv
+})
 
 /**
  * Spawns the process and starts its fibers. The spawn itself is uninterruptible so that a
@@ -147,23 +130,21 @@ export const spawn = (
 ): Effect.Effect<Incarnation, SpawnError> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
-      const { options } = host
+      const { clock, options } = host
       const scope = yield* Scope.make()
-      const proc = yield* Command.start(buildCommand(options)).pipe(
+      const proc = yield* host.transport.spawn(specOf(options)).pipe(
         Scope.extend(scope),
-        Effect.provideService(CommandExecutor.CommandExecutor, executor),
         Effect.mapError((error) => spawnFailure(host, error)),
         Effect.tapError(() => Scope.close(scope, Exit.void))
       )
-      const io = pipesOf(proc)
-      if (io === undefined) return yield* Effect.dieMessage("the process was not started by the pool's executor")
       const inc: Incarnation = {
         pid: proc.pid,
-        startedAt: new Date(),
+        startedAt: new Date(clock.unsafeCurrentTimeMillis()),
         scope,
+        process: proc,
         codec: makeCodec(options.framing, options.maxResponseBytes),
         calls: new Map(),
-        stdin: new Stdin(io.stdin, options.stdinQueue),
+        stdin: new Stdin(proc.stdin, options.stdinQueue),
         responses: new Inbox<Frame, Breakage>(options.responseQueue),
         ready: yield* Deferred.make<void, SpawnError>(),
         exited: yield* Deferred.make<ExitInfo>(),
@@ -171,7 +152,7 @@ export const spawn = (
         broken: undefined,
         broke: yield* Deferred.make<never, Breakage>(),
         watcher: undefined,
-        lastOutputAt: Date.now(),
+        lastOutputAt: clock.unsafeCurrentTimeMillis(),
         owed: 0,
         stopping: false,
         stopped: undefined,
@@ -185,41 +166,33 @@ export const spawn = (
       const run = yield* FiberSet.makeRuntime<never>().pipe(Scope.extend(scope))
       // Output feeds the decoder; a silence timer, when the framing has one, flushes it.
       const activity = codec.flushAfter === undefined ? undefined : yield* Queue.sliding<void>(1)
-      // Decoding is synchronous, one 'data' event at a time. When too many responses are
-      // unread, the output is paused until a turn takes some (the tool then blocks on its
-      // output): stdout, and stderr with it when it is merged, so that the two stay in order.
-      const decoded: ReadonlyArray<Readable> = codec.mergeStderr ? [io.stdout, io.stderr] : [io.stdout]
+      // Decoding is synchronous, one chunk at a time. When too many responses are unread, the
+      // output is paused until a turn takes some (the tool then blocks on its output): stdout,
+      // and stderr with it when it is merged, so that the two stay in order.
+      const decoded: ReadonlyArray<"stdout" | "stderr"> = codec.mergeStderr ? ["stdout", "stderr"] : ["stdout"]
       let paused = false
       const pause = () => {
         if (paused) return
         paused = true
-        for (const pipe of decoded) pipe.pause()
+        for (const stream of decoded) proc.pause(stream)
         inc.responses.onRoom(() => {
           paused = false
-          for (const pipe of decoded) pipe.resume()
+          for (const stream of decoded) proc.resume(stream)
         })
       }
       const onOutput = (isStderr: boolean) => (bytes: Uint8Array) => {
         if (isStderr) host.stderr.push(bytes)
         host.transcript.push(bytes)
+        host.onOutput(isStderr ? "stderr" : "stdout", bytes)
         if (isStderr && !codec.mergeStderr) return
-        inc.lastOutputAt = Date.now()
+        inc.lastOutputAt = clock.unsafeCurrentTimeMillis()
         activity?.unsafeOffer(undefined)
         const frames = codec.decoder.push(bytes)
         if (frames.length > 0 && !route(host, inc, frames, run)) pause()
       }
-      // The watcher lets the last output arrive after the exit: both pipes closed.
+      // The watcher lets the last output arrive after the exit: both streams closed.
       const outputsClosed = yield* Deferred.make<void>()
-      let open = 2
-      const onClose = () => {
-        if (--open === 0) Deferred.unsafeDone(outputsClosed, Effect.void)
-      }
-      io.stdout.on("data", onOutput(false)).on("close", onClose)
-      io.stderr.on("data", onOutput(true)).on("close", onClose)
-      if (activity !== undefined && codec.flushAfter !== undefined) {
-        yield* flushOnSilence(host, inc, activity, codec.flushAfter, run, pause).pipe(restore, Effect.forkIn(scope))
-      }
-
+      const exitSeen = yield* Deferred.make<ExitInfo>()
       // A failed write (EPIPE: the tool closed its stdin or died) is reported once.
       const writeFailure = (error: Error) =>
         Effect.gen(function*() {
@@ -229,15 +202,30 @@ export const spawn = (
           // exiting (the exit is then the better report): give both a moment.
           if (!(yield* within(Duration.millis(100), Deferred.await(inc.exited)))) yield* breakWith(inc, failure)
         })
-      io.stdin.on("error", (error: Error) => {
-        if (inc.writeFailed === undefined && inc.broken === undefined) run(writeFailure(error))
+      proc.listen({
+        stdout: onOutput(false),
+        stderr: onOutput(true),
+        closed: () => Deferred.unsafeDone(outputsClosed, Effect.void),
+        stdinError: (error) => {
+          if (inc.writeFailed === undefined && inc.broken === undefined) run(writeFailure(error))
+        },
+        exit: (code, signal) =>
+          Deferred.unsafeDone(
+            exitSeen,
+            Effect.succeed({
+              code,
+              signal: code === null ? signal ?? "unknown" : null,
+              at: new Date(clock.unsafeCurrentTimeMillis())
+            })
+          )
       })
+      if (activity !== undefined && codec.flushAfter !== undefined) {
+        yield* flushOnSilence(host, inc, activity, codec.flushAfter, run, pause).pipe(restore, Effect.forkIn(scope))
+      }
 
-      const watcher = yield* proc.exitCode.pipe(
-        Effect.exit,
-        Effect.flatMap((result) =>
+      const watcher = yield* Deferred.await(exitSeen).pipe(
+        Effect.flatMap((info) =>
           Effect.gen(function*() {
-            const info = exitInfo(result)
             yield* host.onExit(inc, info)
             yield* Deferred.succeed(inc.exited, info)
             // Let the last output arrive, but not forever: a child the tool left behind may
@@ -537,17 +525,17 @@ const stopOnce = (inc: Incarnation, options: PoolOptions): Effect.Effect<void> =
       // what was written goes out, then stdin closes
       inc.stdin.end()
       if (!(yield* exitedWithin(options.grace))) {
-        yield* signalGroup(inc.pid, "SIGTERM")
+        yield* signalGroup(inc.process, "SIGTERM")
         const terminatedAt = Date.now()
         if (!(yield* exitedWithin(options.killAfter))) {
-          yield* signalGroup(inc.pid, "SIGKILL")
+          yield* signalGroup(inc.process, "SIGKILL")
           yield* exitedWithin(Duration.seconds(2))
         }
         childrenMay = Duration.millis(Math.max(0, Duration.toMillis(options.killAfter) - (Date.now() - terminatedAt)))
       }
     }
     // The tool is gone; its children may not be.
-    yield* reapGroup(inc.pid, childrenMay)
+    yield* reapGroup(inc.process, childrenMay)
     // Let the exit be reported (to the caller of a turn in flight, among others) before the
     // scope goes, taking the watcher with it.
     if (inc.watcher !== undefined) yield* waitUpTo(Duration.seconds(1), Fiber.await(inc.watcher))

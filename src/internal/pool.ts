@@ -23,9 +23,11 @@ import { decode } from "../PoolOptions.js"
 import type { Lease, Notification, RestartError, ToolPool } from "../ToolPool.js"
 import type { PoolBusy, SpawnError } from "../ToolPoolError.js"
 import { ConfigError, PoolClosed, UnknownInstance } from "../ToolPoolError.js"
+import * as Transport from "../Transport.js"
 import { Alarm } from "./alarm.js"
 import * as Instance from "./instance.js"
 import * as Metrics from "./metrics.js"
+import { Outputs } from "./output/outputs.js"
 import { ByteRing } from "./ring.js"
 import { lookup, makeRouter, retire, useReserved } from "./router.js"
 import type { PoolCore, Slot } from "./slot.js"
@@ -39,6 +41,9 @@ export const make = (
 ): Effect.Effect<ToolPool, ConfigError | SpawnError, Scope.Scope> =>
   Effect.gen(function*() {
     const options = yield* decode(input)
+    const transport = options.transport ?? (yield* Transport.Current)
+    const clock = yield* Effect.clock
+    const outputs = new Outputs()
     const poolScope = yield* Effect.scope
     // Serialises resizes.
     const sizing = yield* Effect.makeSemaphore(1)
@@ -88,6 +93,9 @@ export const make = (
           host: {
             id,
             options,
+            transport,
+            clock,
+            onOutput: (stream, bytes) => outputs.publish(id, stream, bytes),
             stderr: new ByteRing(options.stderrTailBytes),
             transcript: new ByteRing(options.transcriptBytes),
             onExit: (inc, exit) => supervisor.onExit(slot, inc, exit),

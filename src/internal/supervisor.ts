@@ -19,7 +19,6 @@ import { nextRestart, resetIfStable, restartingEvent } from "./backoff.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
 import type { PoolCore, Slot } from "./slot.js"
-import { signalProcess } from "./terminate.js"
 
 /** @internal */
 export interface Supervisor {
@@ -216,7 +215,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
     const heal = (slot: Slot, inc: Incarnation): Effect.Effect<void> =>
       Effect.gen(function*() {
         const { interrupt } = options
-        if (interrupt === "SIGINT") yield* signalProcess(inc.pid, "SIGINT")
+        if (interrupt === "SIGINT") inc.process.interrupt()
         else if (interrupt !== "none") yield* Effect.ignore(Instance.write(inc, inc.codec.encode(interrupt.input)))
         const answered = yield* Instance.within(
           options.healGrace,

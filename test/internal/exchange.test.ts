@@ -13,7 +13,8 @@ import type { Frame } from "../../src/internal/framing/frame.js"
 import { continuation, response } from "../../src/internal/framing/frame.js"
 import { Inbox } from "../../src/internal/inbox.js"
 import type { Breakage, Incarnation } from "../../src/internal/instance.js"
-import { Stdin } from "../../src/internal/stdin.js"
+import { writableStdin } from "../../src/internal/process/pipes.js"
+import { Stdin } from "../../src/internal/process/stdin.js"
 import { TurnLock } from "../../src/internal/turnLock.js"
 import { ResponseTooLarge, TurnTimeout } from "../../src/ToolPoolError.js"
 
@@ -31,7 +32,7 @@ const setup = (onEncode: () => void = () => {}, deadlineMillis = 5000) => {
     broken: undefined,
     writeFailed: undefined,
     responses,
-    stdin: new Stdin(new PassThrough(), 4),
+    stdin: new Stdin(writableStdin(new PassThrough()), 4),
     codec: {
       encode: (input: string) => {
         onEncode()

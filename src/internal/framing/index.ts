@@ -5,7 +5,7 @@
  */
 import type * as Duration from "effect/Duration"
 import type { Framing } from "../../Framing.js"
-import type { Input } from "../stdin.js"
+import type { Input } from "../process/stdin.js"
 import { encodeContentLength, makeContentLengthDecoder } from "./contentLength.js"
 import type { Decoder } from "./frame.js"
 import type { JsonRpcEncoder } from "./jsonRpc.js"

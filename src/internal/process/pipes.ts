@@ -18,6 +18,7 @@ import * as Effect from "effect/Effect"
 import type { ChildProcess } from "node:child_process"
 import { spawn } from "node:child_process"
 import { access } from "node:fs/promises"
+import type { Writable } from "node:stream"
 import type * as Transport from "../../Transport.js"
 import type { Edge } from "./transport.js"
 import { errnoReason, makeTransport, processEnv, signalPid } from "./transport.js"
@@ -59,16 +60,7 @@ const adapt = (handle: ChildProcess): Effect.Effect<Edge> => {
       stdin.on("error", listener.stdinError)
       handle.on("exit", listener.exit)
     },
-    stdin: {
-      buffered: () => stdin.writableLength,
-      write: (bytes, written) => {
-        if (written === undefined) stdin.write(bytes)
-        else stdin.write(bytes, () => written())
-      },
-      end: () => {
-        stdin.end()
-      }
-    },
+    stdin: writableStdin(stdin),
     pause: (stream) => (stream === "stdout" ? stdout : stderr).pause(),
     resume: (stream) => (stream === "stdout" ? stdout : stderr).resume(),
     signal: (signal, target) => signalPid(pid, signal, target),
@@ -81,6 +73,18 @@ const adapt = (handle: ChildProcess): Effect.Effect<Edge> => {
     }
   })
 }
+
+/** A Node `Writable` as a process's input. @internal */
+export const writableStdin = (pipe: Writable): Transport.Stdin => ({
+  buffered: () => pipe.writableLength,
+  write: (bytes, written) => {
+    if (written === undefined) pipe.write(bytes)
+    else pipe.write(bytes, () => written())
+  },
+  end: () => {
+    pipe.end()
+  }
+})
 
 /** @internal */
 export const pipes = (): Transport.Transport => makeTransport("pipes", start)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Writable } from "node:stream"
-import { Stdin } from "../../src/internal/stdin.js"
+import { writableStdin } from "../../../src/internal/process/pipes.js"
+import { Stdin } from "../../../src/internal/process/stdin.js"
 
 /** A pipe that holds every write until `release` is called, as a full OS pipe does. */
 const heldPipe = () => {
@@ -29,7 +30,7 @@ describe("Stdin", () => {
         done()
       }
     })
-    const stdin = new Stdin(pipe, 2)
+    const stdin = new Stdin(writableStdin(pipe), 2)
     expect(stdin.tryWrite(bytes("a\n"))).toBe(true)
     expect(stdin.tryWrite(bytes("b\n"))).toBe(true)
     expect(written).toEqual(["a\n", "b\n"])
@@ -37,7 +38,7 @@ describe("Stdin", () => {
 
   it("refuses a write once capacity writes wait in the pipe's buffer, and queued writes go in order", async () => {
     const { pipe, release, written } = heldPipe()
-    const stdin = new Stdin(pipe, 2)
+    const stdin = new Stdin(writableStdin(pipe), 2)
     // the first write into an empty buffer is not counted; the next two fill the capacity
     expect(stdin.tryWrite(bytes("1"))).toBe(true)
     expect(stdin.tryWrite(bytes("2"))).toBe(true)
@@ -59,7 +60,7 @@ describe("Stdin", () => {
 
   it("a withdrawn write never goes out", async () => {
     const { pipe, release, written } = heldPipe()
-    const stdin = new Stdin(pipe, 1)
+    const stdin = new Stdin(writableStdin(pipe), 1)
     stdin.tryWrite(bytes("1"))
     stdin.tryWrite(bytes("2"))
     let called = false
@@ -81,7 +82,7 @@ describe("Stdin", () => {
     pipe.on("finish", () => {
       finished = true
     })
-    const stdin = new Stdin(pipe, 1)
+    const stdin = new Stdin(writableStdin(pipe), 1)
     stdin.tryWrite(bytes("1"))
     stdin.tryWrite(bytes("2"))
     const done: Array<boolean> = []

@@ -1,11 +1,12 @@
 /**
- * Signals to a tool's process group. Every tool is spawned as the leader of its own group
- * (the executor spawns it detached), so signalling `-pid` reaches its children too.
+ * Signals to a tool's process group, through its transport. Every transport starts the tool as
+ * the leader of its own group, so a signal to the group reaches its children too.
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
+import type * as Transport from "../../Transport.js"
 
 /**
  * Whether `effect` completed within `duration`, waiting for it in a fiber of its own: only the
@@ -22,41 +23,23 @@ export const waitUpTo = <A>(duration: Duration.Duration, effect: Effect.Effect<A
   ))
 
 /** Sends `signal` to the whole group; false when no process of the group is left. @internal */
-export const signalGroup = (pid: number, signal: NodeJS.Signals | 0): Effect.Effect<boolean> =>
-  Effect.sync(() => {
-    try {
-      process.kill(-pid, signal)
-      return true
-    } catch {
-      return false
-    }
-  })
+export const signalGroup = (process: Transport.Process, signal: NodeJS.Signals | 0): Effect.Effect<boolean> =>
+  Effect.sync(() => process.signal(signal, "group"))
 
 /** Whether any process of the group is still alive. @internal */
-export const groupAlive = (pid: number): Effect.Effect<boolean> => signalGroup(pid, 0)
+export const groupAlive = (process: Transport.Process): Effect.Effect<boolean> => signalGroup(process, 0)
 
 /**
  * Ends whatever is left of a group after its leader is gone (children a tool left
  * behind): SIGTERM, up to `killAfter` for them to go, then SIGKILL.
  * @internal
  */
-export const reapGroup = (pid: number, killAfter: Duration.Duration): Effect.Effect<void> =>
+export const reapGroup = (process: Transport.Process, killAfter: Duration.Duration): Effect.Effect<void> =>
   Effect.gen(function*() {
-    if (!(yield* signalGroup(pid, "SIGTERM"))) return
+    if (!(yield* signalGroup(process, "SIGTERM"))) return
     const gone = yield* waitUpTo(
       killAfter,
-      groupAlive(pid).pipe(Effect.repeat({ schedule: Schedule.spaced("10 millis"), while: (alive) => alive }))
+      groupAlive(process).pipe(Effect.repeat({ schedule: Schedule.spaced("10 millis"), while: (alive) => alive }))
     )
-    if (!gone) yield* signalGroup(pid, "SIGKILL")
-  })
-
-/** Sends `signal` to the tool alone, not its group (an interrupt meant for the tool). @internal */
-export const signalProcess = (pid: number, signal: NodeJS.Signals): Effect.Effect<boolean> =>
-  Effect.sync(() => {
-    try {
-      process.kill(pid, signal)
-      return true
-    } catch {
-      return false
-    }
+    if (!gone) yield* signalGroup(process, "SIGKILL")
   })

@@ -1,11 +1,11 @@
 /**
- * A process's stdin, written straight to the pipe. While fewer than `capacity` writes are still
+ * A process's stdin, written straight to the transport. While fewer than `capacity` writes are still
  * in Node's buffer (not yet handed to the OS), a write goes out at once; beyond that, writers
  * queue in order and go out as the pipe drains. So a tool that reads nothing holds its writers
  * back (`send` back-pressures) and memory stays bounded by `capacity` inputs (plus one).
  * @internal
  */
-import type { Writable } from "node:stream"
+import type * as Transport from "../../Transport.js"
 
 /** What goes to a tool's stdin: bytes, or text (written as UTF-8, without a copy into a Buffer first). @internal */
 export type Input = string | Uint8Array
@@ -22,7 +22,7 @@ export class Stdin {
   private readonly waiters: Array<Waiter> = []
   private closed = false
 
-  constructor(private readonly pipe: Writable, private readonly capacity: number) {}
+  constructor(private readonly pipe: Transport.Stdin, private readonly capacity: number) {}
 
   /** Whether stdin was ended (or given up): writes are refused from then on. */
   get ended(): boolean {
@@ -70,7 +70,7 @@ export class Stdin {
   private writeNow(bytes: Input): void {
     // Into an empty buffer the bytes go straight to the OS (at worst this one write stays in
     // the buffer, uncounted): no callback to wait for, which saves a tick per turn.
-    if (this.pipe.writableLength === 0) {
+    if (this.pipe.buffered() === 0) {
       this.pipe.write(bytes)
       return
     }
