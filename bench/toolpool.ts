@@ -86,6 +86,7 @@ export const flood = (pool: ToolPool.ToolPool, bytes: number): Effect.Effect<num
  */
 export const bareTool = Effect.gen(function*() {
   const proc = yield* Transport.pipes().spawn({
+    instance: 0,
     command: process.execPath,
     args: [Fixture.toolPath()],
     cwd: undefined,

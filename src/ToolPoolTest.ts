@@ -1,33 +1,37 @@
 /**
- * A `ToolPool` without processes, for your own tests: provide `ToolPoolTest.layer(...)` where
+ * The real pool over scripted tools, for your own tests: provide `ToolPoolTest.layer(...)` where
  * production code gets `ToolPool.layer(...)`, and say how the "tool" answers, with a function or
  * a script.
  *
- * It behaves like the real pool where a test can tell: instances `0 .. instances - 1` with
- * states (`ready`, `busy`, `exited`, `backing-off`, `failed`, `stopped`), request and restart
- * counts, `send`/`read`, exclusive `request` turns, `submit` with the real router (FIFO wait
- * queue, `maxQueue`, acquire timeout and `PoolBusy`, key affinity, retry), `withInstance`,
- * `resize`, `restart`, `shutdown`, lifecycle `events`, `ToolPoolMetrics`, deadlines
- * (`TurnTimeout`), and options checked by the same schema (`ConfigError`). An answer that fails with `InstanceExited` ends
- * the instance as a crash would, and the restart policy restarts it (or gives up) on its
- * schedule. Time is the Effect `Clock`, so `TestClock` drives timeouts and restart delays.
+ * It is `ToolPool.make` itself, over `Transport.scripted`: every instance is a process in
+ * memory that reads the pool's requests and answers from `respond`, `script` or `call`. So all
+ * the pool does is what it does in production: routing, key affinity, the wait queue, deadlines
+ * and inactivity timeouts, healing an abandoned turn, recycling, health probes, restarts by
+ * policy, resize, drain and shutdown, events and metrics. Time is the Effect `Clock`, so
+ * `TestClock` drives timeouts, latencies and restart delays.
  *
- * What it does not do: framing, inactivity timeouts, health probes and recycling
- * (`maxRequests`, `maxUptime`) are not simulated; pids are synthetic (10,000,000 and up, beyond
- * any real process); the stderr tail is always empty.
+ * The tool answers in the framing you give (`lines`, `ndjson`, `contentLength`, or `jsonRpc`
+ * with a `call` handler); by default `contentLength` (any text, several lines included), or
+ * JSON-RPC over Content-Length when `call` is given. For tools of your own (a prompt, chunked
+ * or slow output, a tool that ignores SIGTERM), run `ToolPool.make` over `Transport.scripted`.
+ * Pids are synthetic (10,000,000 and up, beyond any real process).
  *
  * @since 0.1.0
  */
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as internal from "./internal/testPool.js"
+import * as Framing from "./Framing.js"
+import { testTool } from "./internal/testTool.js"
+import { decode } from "./PoolOptions.js"
 import type { Input } from "./PoolOptions.js"
-import { ToolPool } from "./ToolPool.js"
+import { make as makePool, ToolPool } from "./ToolPool.js"
 import type { ToolPool as Service, TurnError } from "./ToolPool.js"
-import type { ConfigError } from "./ToolPoolError.js"
+import { ConfigError } from "./ToolPoolError.js"
+import type { SpawnError } from "./ToolPoolError.js"
+import * as Transport from "./Transport.js"
 
 /**
  * What an answer can see of the turn besides its input.
@@ -109,7 +113,27 @@ export interface Options extends Partial<Input> {
  * @since 0.1.0
  * @category constructors
  */
-export const make: (options?: Options) => Effect.Effect<Service, ConfigError, Scope.Scope> = internal.make
+export const make = (options: Options = {}): Effect.Effect<Service, ConfigError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { call, latency: _latency, respond: _respond, script: _script, ...input } = options
+    const framing = input.framing ??
+      (call !== undefined ? Framing.jsonRpc({ over: "contentLength" }) : Framing.contentLength())
+    const pool = { command: "toolpool-test", ...input, framing }
+    const decoded = yield* decode(pool)
+    if (!answerable.includes(decoded.framing._tag)) {
+      return yield* new ConfigError({
+        field: "framing",
+        reason: `ToolPoolTest answers in the ${answerable.join(", ")} framings; ` +
+          `for ${decoded.framing._tag}, run ToolPool.make over Transport.scripted`
+      })
+    }
+    return yield* makePool({ ...pool, transport: Transport.scripted(testTool(options, decoded)) }).pipe(
+      // scripted tools start at once; a spawn failure would be a bug in the test tool
+      Effect.catchTag("SpawnError", (error: SpawnError) => Effect.die(error))
+    )
+  })
+
+const answerable: ReadonlyArray<Framing.Framing["_tag"]> = ["Lines", "Ndjson", "ContentLength", "JsonRpc"]
 
 /**
  * The test pool under the default `ToolPool.ToolPool` key: provide it instead of

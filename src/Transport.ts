@@ -47,6 +47,8 @@ export type TypeId = typeof TypeId
  * @category models
  */
 export interface Spec {
+  /** The instance the process is for (for logs, and for scripted tools). */
+  readonly instance: number
   readonly command: string
   readonly args: ReadonlyArray<string>
   readonly cwd: string | undefined
@@ -208,37 +210,61 @@ export interface PtyOptions {
 export const pty: (options?: PtyOptions) => Transport = ptyInternal.pty
 
 /**
- * A scripted tool: what one process does with its input. `start` runs once per process and
- * returns the handler of each chunk written to it. Write output with `io.stdout`/`io.stderr`,
- * end the process with `io.exit`. Runs in the pool's fibers, so `TestClock` drives its sleeps.
- *
- * @since 0.2.0
- * @category models
- */
-export interface Script {
-  readonly start: (io: ScriptedIo) => Effect.Effect<(input: string) => Effect.Effect<void>>
-}
-
-/**
  * What a scripted process can do.
  *
  * @since 0.2.0
  * @category models
  */
 export interface ScriptedIo {
+  /** Synthetic, 10,000,000 and up: beyond any real pid, distinct per process. */
   readonly pid: number
+  /** What the pool asked to start (command, args, the instance it is for). */
+  readonly spec: Spec
+  /** Writes output; waits while the pool holds the output back (too many unread responses). */
   readonly stdout: (text: string | Uint8Array) => Effect.Effect<void>
   readonly stderr: (text: string | Uint8Array) => Effect.Effect<void>
-  /** Ends the process with this code (or signal): the pool sees it as a real exit. */
-  readonly exit: (code: number | null, signal?: string | null) => Effect.Effect<void>
-  /** Completes when a signal arrives; the scripted process decides what it does about it. */
-  readonly signals: Effect.Effect<NodeJS.Signals>
+  /** Ends the process with an exit code, or killed by a signal (`code` null). */
+  readonly exit: (code: number | null, signal?: NodeJS.Signals) => Effect.Effect<void>
 }
 
 /**
- * Processes in memory, for tests: each spawn runs `script.start`, input goes to its handler
- * line by line... as written: one call per write. By default a scripted process exits 0 when its
- * stdin is closed and dies on SIGTERM, SIGKILL and (unless `onSigint` says otherwise) SIGINT.
+ * A scripted tool: `start` runs once per process and returns what the process does with each
+ * write to its stdin (one call per write, in order, one at a time). A SIGINT (or `interrupt`)
+ * interrupts the call in progress; SIGTERM and SIGKILL end the process, as does the end of its
+ * stdin once every write before it is handled. Runs on the pool's fibers and clock, so a
+ * `TestClock` drives its sleeps.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Script {
+  readonly start: (io: ScriptedIo) => Effect.Effect<(input: string) => Effect.Effect<void>>
+  /** Signals the process ignores (a tool that ignores SIGTERM, say). SIGKILL cannot be ignored. */
+  readonly ignore?: ReadonlyArray<NodeJS.Signals>
+}
+
+/**
+ * Processes in memory, for tests: the real pool over a scripted edge. Crashes (`io.exit`),
+ * hangs (`Effect.never`), slow and chunked output (`io.stdout` several times, with sleeps) are
+ * all the script's to say.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Framing, ToolPool, Transport } from "toolpool"
+ *
+ * // a line-echo tool, upper-casing what it gets
+ * const shout = Transport.scripted({
+ *   start: (io) => Effect.succeed((input: string) => io.stdout(input.toUpperCase()))
+ * })
+ *
+ * const program = Effect.gen(function*() {
+ *   const pool = yield* ToolPool.make({ command: "shout", framing: Framing.lines(), transport: shout })
+ *   return yield* pool.request(0, "hello") // "HELLO"
+ * })
+ *
+ * Effect.runPromise(Effect.scoped(program))
+ * ```
  *
  * @since 0.2.0
  * @category constructors

@@ -118,7 +118,9 @@ describe("ToolPoolTest", () => {
   it.scoped("a script may be a Map or a record, with errors as replies", () =>
     Effect.gen(function*() {
       const tooLarge = new ToolPoolError.ResponseTooLarge({ instance: 0, pid: null, limit: 10 })
+      // the tool writes more than the pool takes: the pool's own limit fails the turn
       const fromMap = yield* ToolPoolTest.make({
+        maxResponseBytes: 10,
         script: new Map<string, ToolPoolTest.Reply>([["big", tooLarge], ["small", "ok"]])
       })
       expect(yield* fromMap.request(0, "small")).toBe("ok")
@@ -127,13 +129,14 @@ describe("ToolPoolTest", () => {
       expect(yield* fromRecord.request(0, "ping")).toBe("pong")
     }))
 
-  it.scoped("an input the script lacks goes to respond, or is a defect naming it", () =>
+  it.scoped("an input the script lacks goes to respond, or crashes the tool with a stderr tail naming it", () =>
     Effect.gen(function*() {
       const withFallback = yield* ToolPoolTest.make({ script: { a: "A" }, respond: () => "fallback" })
       expect(yield* withFallback.request(0, "b")).toBe("fallback")
       const strict = yield* ToolPoolTest.make({ script: { a: "A" } })
-      const exit = yield* Effect.exit(strict.request(0, "b"))
-      expect(Exit.isFailure(exit) && String(exit.cause)).toContain(`no reply to "b"`)
+      const error = yield* Effect.flip(strict.request(0, "b"))
+      expect(error).toMatchObject({ _tag: "InstanceExited", exitCode: 70 })
+      expect(error._tag === "InstanceExited" && error.stderrTail).toContain(`no reply to "b"`)
     }))
 
   it.scoped("reports synthetic pids, busy during a turn, and health", () =>
@@ -207,6 +210,7 @@ describe("ToolPoolTest", () => {
         _tag: "PoolBusy",
         reason: "no instance became free in time"
       })
+      yield* TestClock.adjust("8 seconds") // the running turn ends: nothing left to drain
     }))
 
   it.scoped("an InstanceExited answer crashes the instance; the restart policy brings it back", () =>
@@ -455,7 +459,10 @@ describe("ToolPoolTest metrics", () => {
       })
       yield* pool.request(0, "ok")
       yield* pool.submit("ok")
-      yield* Effect.flip(pool.request(0, "late"))
+      // a scripted TurnTimeout is a tool that never answers: the pool's deadline ends the turn
+      const late = yield* Effect.fork(Effect.flip(pool.request(0, "late", { timeout: "1 second" })))
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(late)).toMatchObject({ _tag: "TurnTimeout" })
       yield* pool.restart(0)
       const count = (metric: Metric.Metric.Counter<number>) =>
         Metric.value(metric).pipe(Effect.map((state) => state.count))

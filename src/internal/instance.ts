@@ -22,7 +22,7 @@ import type { PoolOptions } from "../PoolOptions.js"
 import { InstanceExited, ResponseTooLarge, RpcError, SpawnError, WriteFailed } from "../ToolPoolError.js"
 import type * as Transport from "../Transport.js"
 import type { Deadline } from "./deadline.js"
-import { bound, wait } from "./deadline.js"
+import { bound, liveClock, wait } from "./deadline.js"
 import type { Frame, RpcId, RpcRequest, RpcResponse } from "./framing/frame.js"
 import type { Codec } from "./framing/index.js"
 import { makeCodec } from "./framing/index.js"
@@ -110,7 +110,8 @@ const spawnFailure = (host: Host, error: Transport.TransportError): SpawnError =
     detail: error.detail
   })
 
-const specOf = (options: PoolOptions): Transport.Spec => ({
+const specOf = (instance: number, options: PoolOptions): Transport.Spec => ({
+  instance,
   command: options.command,
   args: options.args,
   cwd: options.cwd,
@@ -132,7 +133,7 @@ export const spawn = (
     Effect.gen(function*() {
       const { clock, options } = host
       const scope = yield* Scope.make()
-      const proc = yield* host.transport.spawn(specOf(options)).pipe(
+      const proc = yield* host.transport.spawn(specOf(host.id, options)).pipe(
         Scope.extend(scope),
         Effect.mapError((error) => spawnFailure(host, error)),
         Effect.tapError(() => Scope.close(scope, Exit.void))
@@ -547,7 +548,13 @@ const stopOnce = (inc: Incarnation, options: PoolOptions): Effect.Effect<void> =
 /**
  * Whether `effect` completed within `duration`. The wait is interruptible even inside an
  * uninterruptible region (such as `stop`), or the timeout could not cut it short.
+ *
+ * The pool's own housekeeping waits (a stop's escalation, healing, the drain) count real time
+ * even under a `TestClock`: a test never has to advance the clock for the pool to tidy up.
  * @internal
  */
 export const within = <A>(duration: Duration.Duration, effect: Effect.Effect<A>): Effect.Effect<boolean> =>
-  Effect.interruptible(effect).pipe(Effect.timeoutTo({ duration, onSuccess: () => true, onTimeout: () => false }))
+  Effect.interruptible(effect).pipe(
+    Effect.timeoutTo({ duration, onSuccess: () => true, onTimeout: () => false }),
+    Effect.withClock(liveClock)
+  )

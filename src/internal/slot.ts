@@ -79,3 +79,6 @@ export interface PoolCore {
   /** Set once, by `shutdown`. */
   closed: boolean
 }
+
+/** The present, by the pool's clock (a `TestClock` drives it in tests). @internal */
+export const nowOf = (slot: Slot): Date => new Date(slot.host.clock.unsafeCurrentTimeMillis())

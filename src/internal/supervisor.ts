@@ -16,9 +16,11 @@ import { restartsAfter } from "../RestartPolicy.js"
 import type { TurnError, TurnOptions } from "../ToolPool.js"
 import type { SpawnError } from "../ToolPoolError.js"
 import { nextRestart, resetIfStable, restartingEvent } from "./backoff.js"
+import { liveClock } from "./deadline.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
 import type { PoolCore, Slot } from "./slot.js"
+import { nowOf } from "./slot.js"
 
 /** @internal */
 export interface Supervisor {
@@ -103,7 +105,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         if (error === undefined) {
           if (slot.state === "starting") slot.state = "ready"
           router.dispatch()
-          return emit({ _tag: "Ready", instance: slot.id, pid: inc.pid, at: new Date() }).pipe(
+          return emit({ _tag: "Ready", instance: slot.id, pid: inc.pid, at: nowOf(slot) }).pipe(
             Effect.zipRight(Effect.logDebug("instance ready"))
           ).pipe(Effect.annotateLogs({ instance: slot.id, pid: inc.pid }))
         }
@@ -134,7 +136,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
           })
           const decided = yield* nextRestart(slot, policy, failure, Clock.currentTimeMillis, beforeWait)
           if (decided._tag === "Left") return yield* giveUp(slot, decided.left)
-          yield* emit(restartingEvent(slot.id, slot, decided.right, failure, new Date()))
+          yield* emit(restartingEvent(slot.id, slot, decided.right, failure, nowOf(slot)))
           const next = yield* Effect.gen(function*() {
             // (A slot being removed is restarted too: the removal stops it, a cancelled one keeps
             // it. What the ended process left behind is being cleaned up meanwhile: `onExit`.)
@@ -149,9 +151,9 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
             ended = next.value
             const ready = yield* Effect.either(Deferred.await(next.value.ready))
             if (ready._tag === "Right") return
-            failure = { code: ready.left.exitCode, signal: ready.left.signal, at: new Date() }
+            failure = { code: ready.left.exitCode, signal: ready.left.signal, at: nowOf(slot) }
           } else {
-            failure = { code: null, signal: null, at: new Date() }
+            failure = { code: null, signal: null, at: nowOf(slot) }
           }
         }
       }).pipe(Effect.annotateLogs({ instance: slot.id }))
@@ -161,7 +163,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         slot.state = "failed"
         slot.lastError = `gave up restarting: ${reason}`
         router.dispatch()
-        return emit({ _tag: "GaveUp", instance: slot.id, reason, at: new Date() }).pipe(
+        return emit({ _tag: "GaveUp", instance: slot.id, reason, at: nowOf(slot) }).pipe(
           Effect.zipRight(Effect.logWarning(`gave up restarting instance ${slot.id}: ${reason}`))
         )
       })
@@ -203,7 +205,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
           Effect.ensuring(Effect.sync(() => {
             slot.state = final
           })),
-          Effect.zipRight(emit({ _tag: "Stopped", instance: slot.id, at: new Date() }))
+          Effect.zipRight(emit({ _tag: "Stopped", instance: slot.id, at: nowOf(slot) }))
         )
       })
 
@@ -230,7 +232,8 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         // second prompt) comes right after: drop it too, until the tool is quiet, within a
         // healGrace of its own.
         const another = Instance.takeFrame(inc).pipe(
-          Effect.timeoutTo({ duration: HEAL_QUIET, onSuccess: () => true, onTimeout: () => false })
+          Effect.timeoutTo({ duration: HEAL_QUIET, onSuccess: () => true, onTimeout: () => false }),
+          Effect.withClock(liveClock)
         )
         const synced = answered && (yield* Instance.within(
           options.healGrace,

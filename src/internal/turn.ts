@@ -240,9 +240,9 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
   const silence = (slot: Slot, inc: Incarnation, inactivity: Duration.Duration): Effect.Effect<never, TurnTimeout> =>
     Effect.suspend(() => {
       const limit = Duration.toMillis(inactivity)
-      const since = Date.now()
+      const since = slot.host.clock.unsafeCurrentTimeMillis()
       const check: Effect.Effect<never, TurnTimeout> = Effect.suspend(() => {
-        const quiet = Date.now() - Math.max(inc.lastOutputAt, since)
+        const quiet = slot.host.clock.unsafeCurrentTimeMillis() - Math.max(inc.lastOutputAt, since)
         return quiet >= limit
           ? Effect.fail(new TurnTimeout({ instance: slot.id, pid: inc.pid, timeout: inactivity, kind: "inactivity" }))
           : Effect.zipRight(Effect.sleep(Duration.millis(limit - quiet)), check)
