@@ -75,6 +75,25 @@ export interface Submitted {
 }
 
 /**
+ * A part of a streaming turn (`requestStream`, `submitStream`, `callStream`), in the order it
+ * happened: what the instance wrote while the turn ran (`Output` text as it came, or for
+ * line-delimited JSON each `Message`), the JSON-RPC notifications it sent (`callStream`), then
+ * the end: `Done` with the framed response, or `Result` with a call's result.
+ *
+ * `Output` is the raw stream: for a prompt framing it holds the echo and the prompt that `Done`
+ * strips.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type StreamPart =
+  | { readonly _tag: "Output"; readonly text: string }
+  | { readonly _tag: "Message"; readonly message: unknown }
+  | { readonly _tag: "Notification"; readonly method: string; readonly params: unknown }
+  | { readonly _tag: "Done"; readonly instance: number; readonly output: string }
+  | { readonly _tag: "Result"; readonly instance: number; readonly result: unknown }
+
+/**
  * A notification from an instance of a JSON-RPC pool.
  *
  * @since 0.1.0
@@ -173,6 +192,40 @@ export interface ToolPool {
     params?: unknown,
     options?: TurnOptions
   ) => Effect.Effect<unknown, TurnError>
+  /**
+   * A JSON-RPC notification to the instance (pools with `Framing.jsonRpc`): no id, no answer.
+   */
+  readonly notify: (id: number, method: string, params?: unknown) => Effect.Effect<void, SendError>
+  /**
+   * `request` as a stream: what the instance writes while the turn runs, as it comes, then
+   * `Done`. The turn holds the instance until it ends; a consumer that stops early (or a
+   * deadline) abandons it, and the instance is healed as after any abandoned turn.
+   */
+  readonly requestStream: (
+    id: number,
+    input: string,
+    options?: TurnOptions
+  ) => Stream.Stream<StreamPart, TurnError>
+  /**
+   * `submit` as a stream: routed as `submit` is (key, wait queue, acquire timeout), then as
+   * `requestStream`. Not retried: parts already seen cannot be taken back.
+   */
+  readonly submitStream: (input: string, options?: SubmitOptions) => Stream.Stream<StreamPart, SubmitError>
+  /** `call` as a stream: the instance's notifications while the call runs, then `Result`. */
+  readonly callStream: (
+    id: number,
+    method: string,
+    params?: unknown,
+    options?: TurnOptions
+  ) => Stream.Stream<StreamPart, TurnError>
+  /**
+   * Everything the instance writes to stdout from now on, across its restarts (a terminal
+   * transport's single stream). Free while nobody listens; a subscriber more than 1024 chunks
+   * behind loses the oldest, and never holds up the tool. Ends when the pool shuts down.
+   */
+  readonly output: (id: number) => Stream.Stream<Uint8Array>
+  /** As `output`, for stderr. */
+  readonly stderr: (id: number) => Stream.Stream<Uint8Array>
   /**
    * Notifications from every instance of a JSON-RPC pool, from the moment of subscription.
    * A subscriber that falls more than 1024 behind loses the oldest.

@@ -33,6 +33,7 @@ import { lookup, makeRouter, retire, useReserved } from "./router.js"
 import type { PoolCore, Slot } from "./slot.js"
 import { makeSupervisor } from "./supervisor.js"
 import { makeTurns } from "./turn.js"
+import { leaseScoped, makeStreams } from "./turn/streams.js"
 import { TurnLock } from "./turnLock.js"
 
 /** @internal */
@@ -84,7 +85,7 @@ export const make = (
     }
     const supervisor = yield* makeSupervisor(pool)
     const { countRestart, probeAll, recycleOld, spawnInto, stopSlot, supervisors } = supervisor
-    const { call, read, release, request, send, submit } = makeTurns(pool, supervisor)
+    const { call, notify, read, release, request, send, submit } = makeTurns(pool, supervisor)
 
     const makeSlot = (id: number): Effect.Effect<Slot> =>
       Effect.map(Schedule.driver(Schedule.delays(options.restart.schedule)), (driver) => {
@@ -266,6 +267,7 @@ export const make = (
       yield* Fiber.join(cancelled)
       // A spawn that was already under way when the pool closed.
       yield* stopLive
+      yield* outputs.end()
       yield* Effect.logDebug("pool shut down")
       router.dispatch()
     }).pipe(
@@ -308,10 +310,23 @@ export const make = (
       yield* recycleOld(maxUptime).pipe(Effect.repeat(Schedule.spaced(every)), FiberSet.run(background))
     }
 
+    const streams = makeStreams({
+      framing: options.framing,
+      outputs,
+      request,
+      call,
+      subscribeNotifications: PubSub.subscribe(notifications),
+      lease: (leaseOptions) => leaseScoped(withInstance, leaseOptions)
+    })
+
     return {
       options,
       resize,
       withInstance,
+      ...streams,
+      notify,
+      output: (id: number) => outputs.stream(id, "stdout"),
+      stderr: (id: number) => outputs.stream(id, "stderr"),
       send,
       read,
       request,

@@ -23,6 +23,7 @@ import { asText, exchange, resultOf } from "./exchange.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
 import * as Metrics from "./metrics.js"
+import type { Input } from "./process/stdin.js"
 import { useReserved } from "./router.js"
 import type { PoolCore, Slot } from "./slot.js"
 import type { Supervisor } from "./supervisor.js"
@@ -30,6 +31,7 @@ import type { Supervisor } from "./supervisor.js"
 /** @internal */
 export interface Turns {
   readonly send: (id: number, input: string) => Effect.Effect<void, SendError>
+  readonly notify: (id: number, method: string, params?: unknown) => Effect.Effect<void, SendError>
   readonly read: (id: number, turn?: TurnOptions) => Effect.Effect<string, TurnError>
   readonly request: (id: number, input: string, turn?: TurnOptions) => Effect.Effect<string, TurnError>
   readonly call: (id: number, method: string, params?: unknown, turn?: TurnOptions) => Effect.Effect<unknown, TurnError>
@@ -97,13 +99,23 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
     )
   }
 
-  const send = (id: number, input: string): Effect.Effect<void, SendError> =>
+  /** Writes what `encode` makes of the instance's codec, at once or when stdin has room. */
+  const writeTo = (id: number, encode: (inc: Incarnation) => Input): Effect.Effect<void, SendError> =>
     Effect.flatMap(slotOf(id), (slot): Effect.Effect<void, SendError> => {
       const inc = slot.current
       if (inc === undefined || !(slot.state === "ready" || slot.state === "busy" || slot.state === "starting")) {
         return Effect.fail(new InstanceNotRunning({ instance: id, state: slot.state }))
       }
-      return Instance.write(inc, inc.codec.encode(input))
+      return Instance.write(inc, encode(inc))
+    })
+
+  const send = (id: number, input: string): Effect.Effect<void, SendError> =>
+    writeTo(id, (inc) => inc.codec.encode(input))
+
+  const notify = (id: number, method: string, params?: unknown): Effect.Effect<void, SendError> =>
+    writeTo(id, (inc) => {
+      if (inc.codec.rpc === undefined) throw new Error("notify needs a pool with Framing.jsonRpc")
+      return inc.codec.rpc.notify(method, params)
     })
 
   const read = (id: number, turn?: TurnOptions): Effect.Effect<string, TurnError> =>
@@ -370,7 +382,7 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
         })
       )
 
-  return { send, read, request, call, submit, release }
+  return { send, notify, read, request, call, submit, release }
 }
 
 const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
