@@ -13,7 +13,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { Health, InstanceStatus } from "./InstanceStatus.js"
-import * as internal from "./internal/pool.js"
+import * as internal from "./internal/pool/pool.js"
 import type { PoolEvent } from "./PoolEvent.js"
 import type { Input, PoolOptions } from "./PoolOptions.js"
 import type {

@@ -17,7 +17,7 @@
 import type * as Metric from "effect/Metric"
 import type * as MetricKeyType from "effect/MetricKeyType"
 import type * as MetricState from "effect/MetricState"
-import * as internal from "./internal/metrics.js"
+import * as internal from "./internal/pool/metrics.js"
 
 /**
  * Turns (`request`, `submit`, `call`) by `outcome`: `ok`, or the tag of the error

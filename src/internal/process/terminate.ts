@@ -7,13 +7,13 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import type * as Transport from "../../Transport.js"
-import { liveClock } from "../deadline.js"
+import { liveClock } from "../turn/deadline.js"
 
 /**
  * Whether `effect` completed within `duration`, waiting for it in a fiber of its own: only the
  * time limit can cut the wait short, not an interruption of the caller. For the steps of
  * stopping a process, each of which must run whoever gives up on the stop. Real time, as
- * `within` in `instance.ts`, even under a `TestClock`.
+ * `within` in `pool/instance.ts`, even under a `TestClock`.
  * @internal
  */
 export const waitUpTo = <A>(duration: Duration.Duration, effect: Effect.Effect<A>): Effect.Effect<boolean> =>

@@ -6,7 +6,7 @@
  *
  * How the order is kept: the turn subscribes to the instance's live output before it writes,
  * into a queue of its own, and its end goes into the same queue. The output hub is fed before
- * the framing decodes a chunk (`instance.ts`), so every chunk of the answer is queued before
+ * the framing decodes a chunk (`pool/instance.ts`), so every chunk of the answer is queued before
  * the turn can complete.
  * @internal
  */

@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
-import { withDeadline } from "../../src/internal/deadline.js"
+import { withDeadline } from "../../../src/internal/turn/deadline.js"
 
 const forever = <T>(deadline: Parameters<Parameters<typeof withDeadline<never, never, never, T>>[2]>[0]) =>
   deadline === undefined ? Effect.never : deadline.wait<never, never>(() => () => {})

@@ -2,7 +2,7 @@
  * The pool: a set of instance slots (`slot.ts`), each running one incarnation (process) at a
  * time. This file wires the parts together and holds what acts on the pool as a whole: start,
  * `resize`, `restart` by hand, `withInstance`, `status` and `shutdown`. Supervision of each
- * instance is in `supervisor.ts`, the turns in `turn.ts`.
+ * instance is in `supervisor.ts`, the turns in `turn/turns.ts`.
  */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -15,26 +15,26 @@ import * as PubSub from "effect/PubSub"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { InstanceStatus } from "../InstanceStatus.js"
-import { health as countHealth } from "../InstanceStatus.js"
-import type { PoolEvent } from "../PoolEvent.js"
-import type { Input } from "../PoolOptions.js"
-import { decode } from "../PoolOptions.js"
-import type { Lease, Notification, RestartError, ToolPool } from "../ToolPool.js"
-import type { PoolBusy, SpawnError } from "../ToolPoolError.js"
-import { ConfigError, PoolClosed, UnknownInstance } from "../ToolPoolError.js"
-import * as Transport from "../Transport.js"
-import { Alarm } from "./alarm.js"
+import type { InstanceStatus } from "../../InstanceStatus.js"
+import { health as countHealth } from "../../InstanceStatus.js"
+import type { PoolEvent } from "../../PoolEvent.js"
+import type { Input } from "../../PoolOptions.js"
+import { decode } from "../../PoolOptions.js"
+import type { Lease, Notification, RestartError, ToolPool } from "../../ToolPool.js"
+import type { PoolBusy, SpawnError } from "../../ToolPoolError.js"
+import { ConfigError, PoolClosed, UnknownInstance } from "../../ToolPoolError.js"
+import * as Transport from "../../Transport.js"
+import { Outputs } from "../output/outputs.js"
+import { ByteRing } from "../output/ring.js"
+import { Alarm } from "../turn/alarm.js"
+import { leaseScoped, makeStreams } from "../turn/streams.js"
+import { TurnLock } from "../turn/turnLock.js"
+import { makeTurns } from "../turn/turns.js"
 import * as Instance from "./instance.js"
 import * as Metrics from "./metrics.js"
-import { Outputs } from "./output/outputs.js"
-import { ByteRing } from "./ring.js"
 import { lookup, makeRouter, retire, useReserved } from "./router.js"
 import type { PoolCore, Slot } from "./slot.js"
 import { makeSupervisor } from "./supervisor.js"
-import { makeTurns } from "./turn.js"
-import { leaseScoped, makeStreams } from "./turn/streams.js"
-import { TurnLock } from "./turnLock.js"
 
 /** @internal */
 export const make = (

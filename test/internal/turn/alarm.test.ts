@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Alarm } from "../../src/internal/alarm.js"
+import { Alarm } from "../../../src/internal/turn/alarm.js"
 
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
 

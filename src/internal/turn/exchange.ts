@@ -6,7 +6,7 @@
  * Why: every Effect combinator on a turn's path costs CPU while the caller waits, and a turn
  * built from them (lock, deadline, progress record, metrics, span check) cost several times what
  * the same exchange costs in plain Node (`bench/README.md` has the runs before and after;
- * `bench/floor.ts` shows where a turn's time goes now). The general path in `turn.ts` stays
+ * `bench/floor.ts` shows where a turn's time goes now). The general path in `turn/turns.ts` stays
  * for everything else (a lock to wait for, an instance still starting, answers
  * owed by abandoned turns, JSON-RPC, an inactivity timeout, a tracer that records, a test clock).
  * Both end the same way: the same errors, the same healing of an abandoned turn, the same metrics.
@@ -15,13 +15,13 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import type { State } from "../InstanceStatus.js"
-import type { ResponseTooLarge, TurnTimeout } from "../ToolPoolError.js"
-import { IncompleteInput } from "../ToolPoolError.js"
+import type { State } from "../../InstanceStatus.js"
+import type { ResponseTooLarge, TurnTimeout } from "../../ToolPoolError.js"
+import { IncompleteInput } from "../../ToolPoolError.js"
+import type { Frame } from "../framing/frame.js"
+import type { Breakage, Incarnation } from "../pool/instance.js"
+import { outcomeOf } from "../pool/metrics.js"
 import type { Alarm } from "./alarm.js"
-import type { Frame } from "./framing/frame.js"
-import type { Breakage, Incarnation } from "./instance.js"
-import { outcomeOf } from "./metrics.js"
 import type { TurnLock } from "./turnLock.js"
 
 /** What an exchange sees of an instance slot. @internal */

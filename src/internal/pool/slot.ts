@@ -10,15 +10,15 @@ import type * as FiberSet from "effect/FiberSet"
 import type * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import type { ExitInfo, State } from "../InstanceStatus.js"
-import type { PoolEvent } from "../PoolEvent.js"
-import type { PoolOptions } from "../PoolOptions.js"
-import type { PoolClosed, UnknownInstance } from "../ToolPoolError.js"
-import type { Alarm } from "./alarm.js"
+import type { ExitInfo, State } from "../../InstanceStatus.js"
+import type { PoolEvent } from "../../PoolEvent.js"
+import type { PoolOptions } from "../../PoolOptions.js"
+import type { PoolClosed, UnknownInstance } from "../../ToolPoolError.js"
+import type { Alarm } from "../turn/alarm.js"
+import type { TurnLock } from "../turn/turnLock.js"
 import type { Host, Incarnation } from "./instance.js"
 import type * as Metrics from "./metrics.js"
 import type { Router } from "./router.js"
-import type { TurnLock } from "./turnLock.js"
 
 /** @internal */
 export interface Slot {
@@ -52,7 +52,7 @@ export interface Slot {
 
 /**
  * What the pool (`pool.ts`) shares with its supervision (`supervisor.ts`) and its turns
- * (`turn.ts`).
+ * (`turn/turns.ts`).
  * @internal
  */
 export interface PoolCore {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import type { Routable } from "../../src/internal/router.js"
-import { AFFINITY_KEYS, makeRouter } from "../../src/internal/router.js"
+import type { Routable } from "../../../src/internal/pool/router.js"
+import { AFFINITY_KEYS, makeRouter } from "../../../src/internal/pool/router.js"
 
 const slots = (n: number): Array<Routable> =>
   Array.from({ length: n }, (_, id) => ({ id, state: "ready", pending: 0, retiring: false }))

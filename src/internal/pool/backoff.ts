@@ -8,9 +8,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
-import type { ExitInfo } from "../InstanceStatus.js"
-import type { PoolEvent } from "../PoolEvent.js"
-import type { RestartPolicy } from "../RestartPolicy.js"
+import type { ExitInfo } from "../../InstanceStatus.js"
+import type { PoolEvent } from "../../PoolEvent.js"
+import type { RestartPolicy } from "../../RestartPolicy.js"
 
 /** @internal */
 export interface Backoff {

@@ -2,8 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import { Deadline } from "../../src/internal/deadline.js"
-import { Inbox } from "../../src/internal/inbox.js"
+import { Inbox } from "../../../src/internal/output/inbox.js"
+import { Deadline } from "../../../src/internal/turn/deadline.js"
 
 describe("Inbox", () => {
   it.effect("takes items in order, waiting for the next one", () =>

@@ -10,7 +10,7 @@ import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
-import { PoolBusy, PoolClosed, UnknownInstance } from "../ToolPoolError.js"
+import { PoolBusy, PoolClosed, UnknownInstance } from "../../ToolPoolError.js"
 
 /**
  * How many `submit` keys the router remembers for affinity. Past it, the key used least

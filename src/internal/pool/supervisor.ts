@@ -11,12 +11,12 @@ import * as FiberMap from "effect/FiberMap"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import type { ExitInfo, State } from "../InstanceStatus.js"
-import { restartsAfter } from "../RestartPolicy.js"
-import type { TurnError, TurnOptions } from "../ToolPool.js"
-import type { SpawnError } from "../ToolPoolError.js"
+import type { ExitInfo, State } from "../../InstanceStatus.js"
+import { restartsAfter } from "../../RestartPolicy.js"
+import type { TurnError, TurnOptions } from "../../ToolPool.js"
+import type { SpawnError } from "../../ToolPoolError.js"
+import { liveClock } from "../turn/deadline.js"
 import { nextRestart, resetIfStable, restartingEvent } from "./backoff.js"
-import { liveClock } from "./deadline.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
 import type { PoolCore, Slot } from "./slot.js"
@@ -319,7 +319,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
 
     /**
      * Probes every idle ready instance on the schedule; one that fails its probe is restarted.
-     * The probe is a turn like any other, made by `request` (`turn.ts`).
+     * The probe is a turn like any other, made by `request` (`turn/turns.ts`).
      */
     const probeAll = (
       check: NonNullable<typeof options.healthCheck>,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { ByteRing } from "../../src/internal/ring.js"
+import { ByteRing } from "../../../src/internal/output/ring.js"
 
 const encoder = new TextEncoder()
 

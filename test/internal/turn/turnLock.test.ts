@@ -2,8 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import { Deadline } from "../../src/internal/deadline.js"
-import { TurnLock } from "../../src/internal/turnLock.js"
+import { Deadline } from "../../../src/internal/turn/deadline.js"
+import { TurnLock } from "../../../src/internal/turn/turnLock.js"
 
 describe("TurnLock", () => {
   it.effect("hands the lock to waiters in the order they came", () =>

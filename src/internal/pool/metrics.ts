@@ -8,8 +8,8 @@ import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
-import type { State } from "../InstanceStatus.js"
-import { State as StateSchema } from "../InstanceStatus.js"
+import type { State } from "../../InstanceStatus.js"
+import { State as StateSchema } from "../../InstanceStatus.js"
 
 /** Turns (request, submit, call) by outcome: `ok` or the error's tag. @internal */
 export const requests = Metric.counter("toolpool_requests", {

@@ -11,8 +11,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type { Deadline } from "./deadline.js"
-import { wait } from "./deadline.js"
+import type { Deadline } from "../turn/deadline.js"
+import { wait } from "../turn/deadline.js"
 
 /** @internal */
 export class Inbox<A, E> {
