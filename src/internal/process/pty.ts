@@ -28,8 +28,14 @@ import * as Transport from "../../Transport.js"
 import type { Edge } from "./transport.js"
 import { errnoReason, makeTransport, processEnv, signalPid } from "./transport.js"
 
-/** Run by `sh -c`, with the tool as `$0` and its arguments as `$@`. */
-const setUpTerminal = "stty -icanon -echoctl -ixon min 1 time 0 && exec \"$0\" \"$@\""
+/**
+ * Run by `sh -c`, with the tool as `$0` and its arguments as `$@`. The marker it prints once the
+ * terminal is set up tells the transport that input can go out: bytes written before `stty` ran
+ * would meet the canonical terminal (and its line limit). The marker never reaches the listener.
+ */
+const setUpTerminal =
+  "stty -icanon -echoctl -ixon min 1 time 0 && printf '\\033]toolpool;ready\\007' && exec \"$0\" \"$@\""
+const ready = Buffer.from("\x1b]toolpool;ready\x07")
 
 const defaults = { cols: 200, rows: 50 }
 
@@ -126,18 +132,33 @@ const findExecutable = (
 
 const signalNames = new Map<number, string>(Object.entries(os.signals).map(([name, number]) => [number, name]))
 
-/** A started pseudo-terminal as the pool drives it. */
+/** A write held until the terminal is set up. */
+interface Held {
+  readonly bytes: string | Buffer
+  readonly written: (() => void) | undefined
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * A started pseudo-terminal as the pool drives it. Until the wrapper's marker arrives, output is
+ * kept (to take the marker out) and writes are held (the terminal may still be canonical).
+ */
 class Terminal {
   private listener: Transport.Listener | undefined = undefined
   /** An exit that came before `listen` (node-pty fires it once, listener or not). */
-  private early: { readonly code: number; readonly signal: number } | undefined = undefined
+  private earlyExit: { readonly code: number; readonly signal: number } | undefined = undefined
   private exited = false
+  private setUp = false
+  private beforeMarker: Buffer = Buffer.alloc(0)
+  private held: Array<Held> = []
+  private heldBytes = 0
 
   constructor(private readonly pty: NodePty.IPty) {
     // Nothing is read until someone listens: node-pty drops data that no handler hears.
     pty.pause()
     // Typed as text, but bytes with `encoding: null`.
-    pty.onData((data: string | Uint8Array) => this.data(data))
+    pty.onData((data: string | Uint8Array) => this.data(typeof data === "string" ? encoder.encode(data) : data))
     pty.onExit(({ exitCode, signal }) => this.exit(exitCode, signal ?? 0))
   }
 
@@ -148,14 +169,15 @@ class Terminal {
       terminal: true,
       listen: (listener) => this.listen(listener),
       stdin: {
-        // node-pty queues writes it cannot make at once and shows no count: what is in its queue
-        // is not seen here.
-        buffered: () => 0,
-        write: (bytes, written) => {
-          pty.write(typeof bytes === "string" ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
-          written?.()
-        },
-        end: () => pty.write("\x04")
+        // Only what is held here: node-pty queues the writes the terminal cannot take at once,
+        // and shows no count of them.
+        buffered: () => this.heldBytes,
+        write: (bytes, written) =>
+          this.write(
+            typeof bytes === "string" ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+            written
+          ),
+        end: () => this.write("\x04", undefined)
       },
       // One stream: stderr is the terminal too.
       pause: (stream) => {
@@ -166,6 +188,7 @@ class Terminal {
       },
       // The tool leads its own session, so its pid is also its process group.
       signal: (signal, target) => signalPid(pty.pid, signal, target),
+      // Not held: a ^C is a signal, in any mode of the terminal.
       interrupt: () => pty.write("\x03"),
       release: () => {
         // What a terminal does when it is closed; once the tool is gone, node-pty has closed the
@@ -177,24 +200,48 @@ class Terminal {
 
   private listen(listener: Transport.Listener): void {
     this.listener = listener
-    if (this.early !== undefined) this.report(this.early.code, this.early.signal)
+    if (this.earlyExit !== undefined) this.report(this.earlyExit.code, this.earlyExit.signal)
     else this.pty.resume()
   }
 
-  private data(data: string | Uint8Array): void {
-    this.listener?.stdout(typeof data === "string" ? new TextEncoder().encode(data) : data)
+  private write(bytes: string | Buffer, written: (() => void) | undefined): void {
+    if (!this.setUp) {
+      this.held.push({ bytes, written })
+      this.heldBytes += Buffer.byteLength(bytes)
+      return
+    }
+    this.pty.write(bytes)
+    written?.()
+  }
+
+  private data(bytes: Uint8Array): void {
+    if (this.setUp) {
+      this.listener?.stdout(bytes)
+      return
+    }
+    this.beforeMarker = Buffer.concat([this.beforeMarker, bytes])
+    const at = this.beforeMarker.indexOf(ready)
+    if (at === -1) return
+    const rest = Buffer.concat([this.beforeMarker.subarray(0, at), this.beforeMarker.subarray(at + ready.length)])
+    this.beforeMarker = Buffer.alloc(0)
+    this.setUp = true
+    for (const { bytes, written } of this.held.splice(0)) this.write(bytes, written)
+    this.heldBytes = 0
+    if (rest.length > 0) this.listener?.stdout(rest)
   }
 
   /** node-pty fires this once the terminal's output has ended (or 200 ms after the exit). */
   private exit(code: number, signal: number): void {
     this.exited = true
-    if (this.listener === undefined) this.early = { code, signal }
+    if (this.listener === undefined) this.earlyExit = { code, signal }
     else this.report(code, signal)
   }
 
   private report(code: number, signal: number): void {
     const listener = this.listener
     if (listener === undefined) return
+    // Set-up failed (no stty, say): what it printed is all the output there is.
+    if (!this.setUp && this.beforeMarker.length > 0) listener.stdout(this.beforeMarker)
     listener.closed()
     if (signal === 0) listener.exit(code, null)
     else listener.exit(null, signalNames.get(signal) ?? `signal ${signal}`)
