@@ -228,7 +228,7 @@ class StreamedProcess {
     if (this.exited) return false
     // Not a process of ours (or not on Linux, where we can tell): the executor's own kill, which
     // knows no group of its own and waits for the exit; nobody waits for it here.
-    if (signal !== 0) this.runInScope(this.process.kill(signal as CommandExecutor.Signal))
+    if (signal !== 0) this.runInScope(this.process.kill(signal))
     return true
   }
 }
