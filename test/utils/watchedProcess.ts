@@ -42,7 +42,7 @@ export const spec = (
   command: string,
   args: ReadonlyArray<string> = [],
   options: Partial<Transport.Spec> = {}
-): Transport.Spec => ({ command, args, cwd: undefined, env: {}, extendEnv: true, ...options })
+): Transport.Spec => ({ instance: 0, command, args, cwd: undefined, env: {}, extendEnv: true, ...options })
 
 export const watch = (
   transport: Transport.Transport,
