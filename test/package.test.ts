@@ -117,9 +117,9 @@ describe("package", () => {
       mkdirSync(join(modules, "toolpool"), { recursive: true })
       run("tar", ["-xzf", join(work, packed[0].filename), "-C", join(modules, "toolpool"), "--strip-components=1"], app)
       const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
-        dependencies: Record<string, string>
+        peerDependencies: Record<string, string>
       }
-      for (const name of [...Object.keys(manifest.dependencies), "@types/node"]) {
+      for (const name of [...Object.keys(manifest.peerDependencies), "@types/node"]) {
         mkdirSync(dirname(join(modules, name)), { recursive: true })
         symlinkSync(join(root, "node_modules", name), join(modules, name), "dir")
       }
