@@ -95,7 +95,9 @@ describe("package", () => {
       for (const entry of ["package.json", "README.md", "fixtures", "src", "test"]) {
         cpSync(join(root, entry), join(stage, entry), { recursive: true })
       }
-      const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work], stage).stdout) as [
+      const packed = JSON.parse(
+        run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], stage).stdout
+      ) as [
         { filename: string; files: ReadonlyArray<{ path: string }> }
       ]
       const files = packed[0].files.map((f) => f.path)
