@@ -8,7 +8,7 @@
  * just filled it, as in CI.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -24,13 +24,35 @@ const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as
   readonly devDependencies: Record<string, string>
 }
 
+interface Ran {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/**
+ * Runs a command to completion. Asynchronous, so the vitest worker keeps answering while a slow
+ * npm install runs: vitest's calls to its workers time out after 60 s, and a run of this test
+ * with spawnSync that took 80 s ended with "1 error" beside its passed tests.
+ */
+const exec = (command: string, args: ReadonlyArray<string>, cwd: string): Promise<Ran> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"], timeout: 240_000 })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    child.on("error", reject)
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+
 /** Runs a command to completion; fails the test with its output unless it exits 0. */
-const run = (command: string, args: ReadonlyArray<string>, cwd: string) => {
-  const result = spawnSync(command, args, { cwd, encoding: "utf8", timeout: 240_000 })
-  if (result.status !== 0) {
+const run = async (command: string, args: ReadonlyArray<string>, cwd: string): Promise<Ran> => {
+  const result = await exec(command, args, cwd)
+  if (result.code !== 0) {
     throw new Error(
-      `${command} ${args.join(" ")} exited with ${result.status ?? result.signal}:\n` +
-        `${result.stdout}\n${result.stderr}`
+      `${command} ${args.join(" ")} exited with ${result.code ?? result.signal}:\n${result.stdout}\n${result.stderr}`
     )
   }
   return result
@@ -102,19 +124,19 @@ describe("package", () => {
     for (const { file, text } of files) expect(readFileSync(`${directory}${file}`, "utf8")).toBe(text)
   })
 
-  it("npm pack gives a package that installs beside the user's effect (one copy), runs, type-checks", () => {
+  it("npm pack gives a package that installs beside the user's effect (one copy), runs, type-checks", async () => {
     const work = mkdtempSync(join(tmpdir(), "toolpool-pack-"))
     try {
       // Build into a staging copy of the package, and pack that.
       const stage = join(work, "stage")
-      run("npm", ["run", "build", "--", "--outDir", join(stage, "dist")], root)
+      await run("npm", ["run", "build", "--", "--outDir", join(stage, "dist")], root)
       for (
         const entry of ["package.json", "README.md", "CHANGELOG.md", "LICENSE", "fixtures", "schema", "src", "test"]
       ) {
         cpSync(join(root, entry), join(stage, entry), { recursive: true })
       }
       const packed = JSON.parse(
-        run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], stage).stdout
+        (await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], stage)).stdout
       ) as [
         { filename: string; files: ReadonlyArray<{ path: string }> }
       ]
@@ -148,7 +170,7 @@ describe("package", () => {
         })
       )
       const [, ...peers] = installLine("README.md")
-      run("npm", [
+      await run("npm", [
         "install",
         "--prefer-offline",
         "--no-audit",
@@ -165,14 +187,14 @@ describe("package", () => {
 
       // One effect in the tree: toolpool and the @effect packages use the project's own. npm ls
       // also exits non-zero on a missing or unmet peer.
-      const copies = run("npm", ["ls", "effect", "--all", "--parseable"], app).stdout.trim().split("\n")
+      const copies = (await run("npm", ["ls", "effect", "--all", "--parseable"], app)).stdout.trim().split("\n")
       expect(copies).toEqual([join(app, "node_modules", "effect")])
-      const tree = run("npm", ["ls", "effect", "--all"], app).stdout
+      const tree = (await run("npm", ["ls", "effect", "--all"], app)).stdout
       expect(tree).toMatch(/toolpool@.*\n(.*\n)*.*effect@3\.\d+\.\d+ deduped/)
 
       // It runs: a pool of the bundled mock tool, and internal/ and the executable out of reach.
       writeFileSync(join(app, "main.mjs"), program)
-      const ran = run(process.execPath, ["main.mjs"], app)
+      const ran = await run(process.execPath, ["main.mjs"], app)
       expect(ran.stdout.trim().split("\n")).toEqual([
         JSON.stringify({ instance: 0, output: "hello from the package" }),
         "toolpool/internal/pool: ERR_PACKAGE_PATH_NOT_EXPORTED",
@@ -181,14 +203,14 @@ describe("package", () => {
 
       // The executable, from the project's node_modules/.bin (--no: never fetch one from the registry;
       // --: or npx takes --version and --help as its own).
-      expect(run("npx", ["--no", "--", "toolpool", "--version"], app).stdout.trim()).toBe(manifest.version)
+      expect((await run("npx", ["--no", "--", "toolpool", "--version"], app)).stdout.trim()).toBe(manifest.version)
 
       // @effect/cli styles its help with ANSI escapes even into a pipe
-      const help = run("npx", ["--no", "--", "toolpool", "--help"], app).stdout.replace(/\x1b\[[0-9;]*m/g, "")
+      const help = (await run("npx", ["--no", "--", "toolpool", "--help"], app)).stdout.replace(/\x1b\[[0-9;]*m/g, "")
       expect(help).toContain(`\ntoolpool ${manifest.version}\n`)
       expect(help).toMatch(/^ {2}- run /m)
       expect(help).toMatch(/^ {2}- demo /m)
-      const demo = run("npx", ["--no", "--", "toolpool", "demo"], app)
+      const demo = await run("npx", ["--no", "--", "toolpool", "demo"], app)
       expect(demo.stdout.trim().split("\n")).toHaveLength(12)
       expect(demo.stderr).toMatch(/12 prompts in .*: 11 ok, 1 failed/)
 
@@ -211,11 +233,7 @@ describe("package", () => {
           files: ["typed.ts", "hidden.ts"]
         })
       )
-      const checked = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "."], {
-        cwd: app,
-        encoding: "utf8",
-        timeout: 60_000
-      })
+      const checked = await exec(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "."], app)
       const errors = checked.stdout.split("\n").filter((line) => /error TS\d+/.test(line))
       expect(errors).toEqual([
         expect.stringMatching(/^hidden\.ts\(2,27\): error TS2307: Cannot find module 'toolpool\/internal\/pool'/)
