@@ -2,7 +2,18 @@ import * as effectEslint from "@effect/eslint-plugin"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", "fixtures/**", "bench/results/**", "scratch/**"] },
+  {
+    ignores: [
+      "dist/**",
+      "node_modules/**",
+      "coverage/**",
+      "fixtures/**",
+      "bench/results/**",
+      "scratch/**",
+      ".docgen/**",
+      "docs/api/**"
+    ]
+  },
   ...tseslint.configs.strict,
   ...effectEslint.configs.dprint,
   {

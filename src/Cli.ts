@@ -13,7 +13,7 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as internal from "./internal/cli/commands.js"
 import type { InputError } from "./internal/cli/input.js"
-import type { RunFlags, UsageError } from "./internal/cli/options.js"
+import type * as Options from "./internal/cli/options.js"
 import type { OutputError } from "./internal/cli/output.js"
 import type { SpawnError } from "./ToolPoolError.js"
 
@@ -26,7 +26,7 @@ import type { SpawnError } from "./ToolPoolError.js"
  * @since 0.1.0
  * @category errors
  */
-export type CliError = UsageError | internal.PromptsFailed | SpawnError | InputError | OutputError
+export type CliError = Options.UsageError | internal.PromptsFailed | SpawnError | InputError | OutputError
 
 /**
  * What the commands need: a file system (to read prompts and write results); `NodeContext.layer`
@@ -58,7 +58,7 @@ export const ExitCode: {
  * @since 0.1.0
  * @category models
  */
-export type { RunFlags }
+export type RunFlags = Options.RunFlags
 
 /**
  * `toolpool run [options] [--] COMMAND [ARGS...]`: prompts from `--input FILE` or stdin, one per

@@ -141,8 +141,8 @@ const answerable: ReadonlyArray<Framing.Framing["_tag"]> = ["Lines", "Ndjson", "
  *
  * @example
  * ```ts
- * import { it, expect } from "@effect/vitest"
  * import { Effect } from "effect"
+ * import { deepStrictEqual } from "node:assert"
  * import { ToolPool, ToolPoolTest } from "toolpool"
  *
  * const askTwice = Effect.gen(function*() {
@@ -150,10 +150,9 @@ const answerable: ReadonlyArray<Framing.Framing["_tag"]> = ["Lines", "Ndjson", "
  *   return [yield* pool.request(0, "x = 1"), yield* pool.request(0, "x")]
  * })
  *
- * it.effect("asks twice", () =>
- *   Effect.gen(function*() {
- *     expect(yield* askTwice).toEqual(["", "1"])
- *   }).pipe(Effect.provide(ToolPoolTest.layer({ script: [["x = 1", ""], ["x", "1"]] }))))
+ * // In a test: the same under `it.effect` of @effect/vitest (docs/testing.md)
+ * const answers = askTwice.pipe(Effect.provide(ToolPoolTest.layer({ script: [["x = 1", ""], ["x", "1"]] })))
+ * Effect.runPromise(answers).then((got) => deepStrictEqual(got, ["", "1"]))
  * ```
  *
  * @since 0.1.0

@@ -165,17 +165,14 @@ export const pipes: () => Transport = pipesInternal.pipes
  *
  * @example
  * ```ts
- * import { NodeContext } from "@effect/platform-node"
  * import { Effect } from "effect"
  * import { Framing, ToolPool, Transport } from "toolpool"
  *
- * const program = Effect.gen(function*() {
+ * export const program = Effect.gen(function*() {
  *   const transport = yield* Transport.commandExecutor
  *   const pool = yield* ToolPool.make({ command: "cat", instances: 1, framing: Framing.lines(), transport })
  *   return yield* pool.request(0, "hello") // "hello"
  * })
- *
- * Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
  * ```
  *
  * @since 0.2.0

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import type { SpawnError } from "../../ToolPoolError.js"
+import { version } from "../version.js"
 import type { Batch, Outcome } from "./batch.js"
 import { execute } from "./batch.js"
 import * as demo from "./demo.js"
@@ -92,9 +93,6 @@ export const toolpool = Command.make("toolpool").pipe(
   Command.withDescription("A pool of long-running interactive command-line tools, driven over stdin/stdout."),
   Command.withSubcommands([run, demoCommand])
 )
-
-/** @internal */
-export const version = "0.1.0"
 
 /** Logs (`--log-level debug`) go to stderr: stdout is for results only. */
 const stderrLogger = Logger.prettyLogger({ stderr: true })

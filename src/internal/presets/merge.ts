@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto"
 import type { Input } from "../../PoolOptions.js"
 import type { Overrides } from "../../Presets.js"
+import { version } from "../version.js"
 
 /**
  * The preset with the caller's options over it. Each option replaces the preset's, except `env`,
@@ -23,4 +24,4 @@ export const merge = (preset: Input, overrides: Overrides | undefined): Input =>
 export const token = (role: string): string => `__toolpool_${role}_${randomBytes(6).toString("hex")}__`
 
 /** The name and version a preset introduces the pool with in a handshake. @internal */
-export const clientInfo = { name: "toolpool", version: "0.1.0" } as const
+export const clientInfo = { name: "toolpool", version } as const
