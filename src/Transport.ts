@@ -165,14 +165,17 @@ export const pipes: () => Transport = pipesInternal.pipes
  *
  * @example
  * ```ts
+ * import { NodeContext } from "@effect/platform-node"
  * import { Effect } from "effect"
  * import { Framing, ToolPool, Transport } from "toolpool"
  *
- * export const program = Effect.gen(function*() {
+ * const program = Effect.gen(function*() {
  *   const transport = yield* Transport.commandExecutor
  *   const pool = yield* ToolPool.make({ command: "cat", instances: 1, framing: Framing.lines(), transport })
  *   return yield* pool.request(0, "hello") // "hello"
  * })
+ *
+ * Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
  * ```
  *
  * @since 0.2.0
@@ -199,7 +202,8 @@ export interface PtyOptions {
  * differently, or not at all, without a terminal (debuggers, `python3 -i` with its prompts).
  * Output is the terminal's one stream, so use a framing that strips the echo and ANSI codes
  * (`Framing.prompt`); the interrupt is ^C. Without `node-pty` installed, spawning fails with a
- * `SpawnError` (reason `Unsupported`) that says how to install it.
+ * `SpawnError` (reason `Unsupported`, from the transport's `TransportError`) that says how to
+ * install it.
  *
  * @since 0.2.0
  * @category constructors
