@@ -55,7 +55,40 @@ const base = {
 } as const
 
 /** @internal */
-export const makeCodec = (framing: Framing, maxBytes: number): Codec => {
+/**
+ * The codec of `framing`. On a terminal (`terminal`: the pty transport), the output's CR LF line
+ * ends become LF before any framing sees them, and a prompt framing always removes the echo of
+ * the input, which a terminal always writes back.
+ * @internal
+ */
+export const makeCodec = (framing: Framing, maxBytes: number, terminal = false): Codec =>
+  terminal
+    ? onTerminal(makeCodecOf(framing._tag === "Prompt" ? { ...framing, stripEcho: true } : framing, maxBytes, true))
+    : makeCodecOf(framing, maxBytes, false)
+
+/** The decoder behind a terminal's line discipline: CR LF as LF, even split across chunks. */
+const onTerminal = (codec: Codec): Codec => {
+  const decoder = codec.decoder
+  // A CR at the end of a chunk: dropped if the next chunk starts with LF, else kept.
+  let heldCr = false
+  const push = (chunk: Uint8Array) => {
+    if (!heldCr && !chunk.includes(CR)) return decoder.push(chunk)
+    const bytes: Array<number> = heldCr && chunk[0] !== LF ? [CR] : []
+    heldCr = false
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i] as number
+      if (byte === CR && i === chunk.length - 1) heldCr = true
+      else if (!(byte === CR && chunk[i + 1] === LF)) bytes.push(byte)
+    }
+    return decoder.push(Uint8Array.from(bytes))
+  }
+  return { ...codec, decoder: { ...decoder, push } }
+}
+
+const CR = 0x0d
+const LF = 0x0a
+
+const makeCodecOf = (framing: Framing, maxBytes: number, terminal: boolean): Codec => {
   switch (framing._tag) {
     case "Lines":
       return { ...base, decoder: makeLinesDecoder(maxBytes), encode: asLine }
@@ -71,7 +104,7 @@ export const makeCodec = (framing: Framing, maxBytes: number): Codec => {
         waitsForBanner: true
       }
     case "Prompt": {
-      const echo: EchoState = { lastInput: undefined }
+      const echo: EchoState = { lastInput: undefined, terminal }
       return {
         ...base,
         decoder: makePromptDecoder(framing, maxBytes, echo),

@@ -27,6 +27,8 @@ export const prompt = (pattern: RegExp | string, options: PromptOptions = {}): P
  */
 export interface EchoState {
   lastInput: string | undefined
+  /** On a terminal the echo is always there, though a line editor may redraw it (long lines). */
+  readonly terminal?: boolean
 }
 
 /**
@@ -35,7 +37,21 @@ export interface EchoState {
  * Nothing is removed unless every input line is there.
  * @internal
  */
-export const stripEcho = (text: string, input: string): string => {
+export const stripEcho = (text: string, input: string, terminal = false): string => {
+  const exact = stripExactEcho(text, input)
+  if (exact !== text || !terminal) return exact
+  // A line editor redrew the echo (scrolled a long line, say): it is still one line per line of
+  // input, so those lines go.
+  let rest = text
+  for (let lines = input.split("\n").length; lines > 0; lines--) {
+    const end = rest.indexOf("\n")
+    if (end === -1) return text
+    rest = rest.slice(end + 1)
+  }
+  return rest
+}
+
+const stripExactEcho = (text: string, input: string): string => {
   let rest = text
   for (const line of input.split("\n")) {
     const expected = line.endsWith("\r") ? line.slice(0, -1) : line
@@ -128,7 +144,7 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
     const over = bytes > maxBytes
     let text = withoutEnd(matched)
     reset()
-    if (framing.stripEcho && echo.lastInput !== undefined) text = stripEcho(text, echo.lastInput)
+    if (framing.stripEcho && echo.lastInput !== undefined) text = stripEcho(text, echo.lastInput, echo.terminal)
     echo.lastInput = undefined
     // Being stuck at a continuation prompt matters more than the size: the text is what goes.
     if (kind === "continuation") return continuation(over ? "" : text)

@@ -143,7 +143,7 @@ export const spawn = (
         startedAt: new Date(clock.unsafeCurrentTimeMillis()),
         scope,
         process: proc,
-        codec: makeCodec(options.framing, options.maxResponseBytes),
+        codec: makeCodec(options.framing, options.maxResponseBytes, proc.terminal),
         calls: new Map(),
         stdin: new Stdin(proc.stdin, options.stdinQueue),
         responses: new Inbox<Frame, Breakage>(options.responseQueue),
