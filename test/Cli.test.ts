@@ -8,7 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { processesWithEnv, runCli } from "./utils/cli.js"
+import { lacks } from "./utils/installed.js"
 import { mockToolPath } from "./utils/mockTool.js"
+import { lacksNodePty } from "./utils/nodePty.js"
+
+const noPty = await lacksNodePty()
 
 const mockTool = ["--framing", "prompt", "--", process.execPath, mockToolPath]
 const scratch = () => mkdtempSync(join(tmpdir(), "toolpool-cli-"))
@@ -101,7 +105,10 @@ describe.concurrent("toolpool run", () => {
     const cases: ReadonlyArray<[ReadonlyArray<string>, RegExp]> = [
       [["run", "--instances", "0", ...tool], /invalid --instances: .*between 1 and 1024/],
       [["run", "--retries", "-1", ...tool], /--retries must be 0 or more/],
-      [["run"], /missing COMMAND/]
+      [["run"], /missing COMMAND/],
+      [["run", "--cols", "80", ...tool], /--cols applies to --pty only/],
+      [["run", "--pty", "--rows", "1", ...tool], /--rows must be 2 to 1000/],
+      [["run", "--stderr", "merge", ...tool], /--stderr merge applies to --framing prompt/]
     ]
     const runs = await Promise.all(cases.map(([args]) => runCli(args, { stdin: "hello\n" })))
 
@@ -111,6 +118,24 @@ describe.concurrent("toolpool run", () => {
       expect(run.stdout).toBe("")
     })
     expect(existsSync(spawned)).toBe(false)
+  })
+
+  it.skipIf(noPty || lacks("perl"))("with --pty, drives a tool that needs a terminal: the perl debugger", async () => {
+    const run = await runCli(
+      ["run", "-n", "1", "--pty", "--framing", "prompt", "--prompt", "DB<\\d+> ", "--", "perl", "-de0"],
+      { stdin: "p 6*7\n$x = 3\np $x + 1\n" }
+    )
+    expect(run.code).toBe(0)
+    expect(run.results.map((result) => result.output)).toEqual(["42", "", "4"])
+  })
+
+  it("with --stderr merge, reads a prompt the tool writes on stderr", async () => {
+    const tool = ["--", "sh", "-c", "while printf 'ask> ' >&2 && read line; do echo \"got $line\"; done"]
+    const merged = await runCli(["run", "--prompt", "ask> $", "--stderr", "merge", "--timeout", "5s", ...tool], {
+      stdin: "a\nb\n"
+    })
+    expect(merged.code).toBe(0)
+    expect(merged.results.map((result) => result.output)).toEqual(["got a", "got b"])
   })
 
   it("on SIGINT takes no more prompts, lets those in flight finish, stops the pool, prints the summary, exits 130", async () => {

@@ -61,6 +61,6 @@ describe.skipIf(noPty)("pool over a pty", () => {
       expect(yield* pool.request(0, "hello")).toBe("5 chars, columns 90")
       const refused = yield* Effect.flip(Effect.scoped(ToolPool.make({ ...options, transport: Transport.pipes() })))
       expect(refused).toMatchObject({ _tag: "SpawnError", reason: "ExitedAtStartup", exitCode: 2 })
-      expect(refused.stderrTail).toContain("not a terminal")
+      expect(refused._tag === "SpawnError" && refused.stderrTail).toContain("not a terminal")
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -15,6 +15,7 @@ import type * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { Input } from "../../PoolOptions.js"
+import * as Transport from "../../Transport.js"
 import type { CliPreset } from "./presets.js"
 import { presetNames, presets } from "./presets.js"
 
@@ -102,6 +103,29 @@ export const runConfig = {
     Options.withDescription(
       "Send a prompt again, up to N times, when its instance died under it (default 0). A prompt that " +
         "itself kills the tool kills N more instances."
+    )
+  ),
+  pty: Options.boolean("pty").pipe(
+    Options.withDescription(
+      "Run the tool on a pseudo-terminal (needs the optional package node-pty): for tools that need one, " +
+        "such as debuggers, or prompt only on a terminal. Echo, CR LF and ANSI codes are removed from answers."
+    )
+  ),
+  cols: Options.integer("cols").pipe(
+    Options.withPseudoName("N"),
+    Options.withDescription("--pty: columns of the terminal (default 200)."),
+    Options.optional
+  ),
+  rows: Options.integer("rows").pipe(
+    Options.withPseudoName("N"),
+    Options.withDescription("--pty: rows of the terminal (default 50)."),
+    Options.optional
+  ),
+  stderr: Options.choice("stderr", ["tail", "merge", "ignore"] as const).pipe(
+    Options.withDefault("tail" as const),
+    Options.withDescription(
+      "What the tool's stderr is for: tail (kept as the last few KiB, for error reports; the default), " +
+        "merge (read with stdout, for tools that prompt on stderr; --framing prompt), ignore (dropped)."
     )
   ),
   cwd: Options.directory("cwd", { exists: "yes" }).pipe(
@@ -209,6 +233,37 @@ const framingNamed = (flags: RunFlags): Either.Either<FramingInput, UsageError> 
   }
 }
 
+/** `--pty` and its size, or the default transport. */
+const transportFrom = (flags: RunFlags): Either.Either<Option.Option<Transport.Transport>, UsageError> => {
+  if (!flags.pty) {
+    const stray = Option.isSome(flags.cols) ? "--cols" : Option.isSome(flags.rows) ? "--rows" : undefined
+    return stray === undefined
+      ? Either.right(Option.none())
+      : Either.left(new UsageError({ reason: `${stray} applies to --pty only` }))
+  }
+  for (const [flag, value] of [["--cols", flags.cols], ["--rows", flags.rows]] as const) {
+    if (Option.isSome(value) && (value.value < 2 || value.value > 1000)) {
+      return Either.left(new UsageError({ reason: `${flag} must be 2 to 1000, got ${value.value}` }))
+    }
+  }
+  return Either.right(Option.some(Transport.pty({
+    ...(Option.isSome(flags.cols) ? { cols: flags.cols.value } : {}),
+    ...(Option.isSome(flags.rows) ? { rows: flags.rows.value } : {})
+  })))
+}
+
+/** `--stderr merge`: stderr is framed with stdout (a prompt framing's `stderr`). */
+const withStderr = (
+  flags: RunFlags,
+  framing: Option.Option<FramingInput>
+): Either.Either<Option.Option<FramingInput>, UsageError> => {
+  if (flags.stderr !== "merge") return Either.right(framing)
+  if (Option.isSome(framing) && framing.value._tag === "Prompt") {
+    return Either.right(Option.some({ ...framing.value, stderr: true }))
+  }
+  return Either.left(new UsageError({ reason: "--stderr merge applies to --framing prompt" }))
+}
+
 /**
  * The pool options and run settings a command line asks for, or why it makes no sense. With
  * `--preset`, the preset's options are the base and the flags given override them.
@@ -228,11 +283,14 @@ export const fromFlags = (
         new UsageError({ reason: `unknown option ${command} (the tool's own options go after its name, or after --)` })
       )
     }
-    const framing = yield* framingFrom(flags)
+    const framing = yield* Either.flatMap(framingFrom(flags), (framing) => withStderr(flags, framing))
+    const transport = yield* transportFrom(flags)
     const timeout = Option.map(flags.timeout, durationInput)
     const overrides: Partial<Input> = {
       instances: flags.instances,
       ...(Option.isSome(framing) ? { framing: framing.value } : {}),
+      ...(Option.isSome(transport) ? { transport: transport.value } : {}),
+      ...(flags.stderr === "ignore" ? { stderrTailBytes: 0 } : {}),
       ...(Option.isSome(timeout) ? { turnTimeout: timeout.value } : {}),
       ...(Option.isSome(flags.cwd) ? { cwd: flags.cwd.value } : {}),
       ...(Option.isSome(flags.env) ? { env: Object.fromEntries(flags.env.value) } : {})

@@ -144,6 +144,9 @@ export const makePromptDecoder = (framing: Prompt, maxBytes: number, echo: EchoS
     const over = bytes > maxBytes
     let text = withoutEnd(matched)
     reset()
+    // On a terminal, blanks before the prompt on its own line belong to the prompt (the perl
+    // debugger's "  DB<1> "), whatever the pattern says.
+    if (echo.terminal === true) text = text.replace(/(^|\n)[ \t]+$/, "")
     if (framing.stripEcho && echo.lastInput !== undefined) text = stripEcho(text, echo.lastInput, echo.terminal)
     echo.lastInput = undefined
     // Being stuck at a continuation prompt matters more than the size: the text is what goes.
