@@ -442,6 +442,79 @@ describe("ToolPoolTest", () => {
     }))
 })
 
+describe("ToolPoolTest is the real pool", () => {
+  it.scoped("answers in the framing it is given: lines, ndjson", () =>
+    Effect.gen(function*() {
+      const lines = yield* ToolPoolTest.make({ framing: Framing.lines(), respond: (input) => `<${input}>` })
+      expect(yield* lines.request(0, "a")).toBe("<a>")
+      const ndjson = yield* ToolPoolTest.make({
+        framing: Framing.ndjson(),
+        respond: (input) => JSON.stringify({ got: JSON.parse(input) })
+      })
+      expect(JSON.parse(yield* ndjson.request(0, JSON.stringify({ n: 1 })))).toEqual({ got: { n: 1 } })
+      const prompt = yield* Effect.flip(ToolPoolTest.make({ framing: Framing.prompt(/> $/) }))
+      expect(prompt).toMatchObject({ _tag: "ConfigError", field: "framing" })
+    }))
+
+  it.scoped("a turn abandoned at its deadline is healed: the tool is interrupted, the next turn is in sync", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPoolTest.make({
+        respond: (input) => input === "hang" ? Effect.never : `answer to ${input}`
+      })
+      const [before] = yield* pool.status
+      const late = yield* Effect.fork(Effect.flip(pool.request(0, "hang", { timeout: "1 second" })))
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(late)).toMatchObject({ _tag: "TurnTimeout", kind: "deadline" })
+      // SIGINT cut the hung answer short; its empty answer was dropped, not handed to the next turn
+      expect(yield* pool.request(0, "next")).toBe("answer to next")
+      expect((yield* pool.status)[0]).toMatchObject({ restarts: 0, pid: before?.pid })
+    }))
+
+  it.scoped("a tool silent for longer than inactivityTimeout ends the turn with kind inactivity", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPoolTest.make({ inactivityTimeout: "2 seconds", latency: "5 seconds" })
+      const turn = yield* Effect.fork(Effect.flip(pool.request(0, "slow")))
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* Fiber.join(turn)).toMatchObject({ _tag: "TurnTimeout", kind: "inactivity" })
+    }))
+
+  it.scoped("maxRequests recycles an instance: a new process after the limit, no turn lost", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPoolTest.make({
+        maxRequests: 2,
+        respond: (input, _instance, turn) => `${turn.pid}:${input}`
+      })
+      const replaced = yield* collectEvents(pool, (all) => all.some((e) => e._tag === "Spawned"))
+      const first = yield* Effect.forEach(["a", "b"], (input) => pool.submit(input))
+      // the replacement is started first, and takes over once it is ready
+      yield* Fiber.join(replaced)
+      const answers = [...first, ...yield* Effect.forEach(["c", "d"], (input) => pool.submit(input))]
+      const pids = answers.map(({ output }) => output.split(":")[0])
+      expect(answers.map(({ output }) => output.split(":")[1])).toEqual(["a", "b", "c", "d"])
+      expect(pids[0]).toBe(pids[1])
+      expect(pids[2]).not.toBe(pids[1])
+      expect(pids[2]).toBe(pids[3])
+    }))
+
+  it.scoped("health probes on a schedule restart an instance that stops answering", () =>
+    Effect.gen(function*() {
+      let broken = false
+      const pool = yield* ToolPoolTest.make({
+        healthCheck: { input: "ping", expect: "pong", every: "10 seconds", timeout: "1 second" },
+        respond: (input) => input === "ping" ? (broken ? "no" : "pong") : input
+      })
+      const [before] = yield* pool.status
+      const events = yield* collectEvents(pool, (all) => all.some((e) => e._tag === "Ready"))
+      broken = true
+      yield* TestClock.adjust("10 seconds") // the probe's time: "no" is not "pong"
+      broken = false
+      yield* Fiber.join(events)
+      const [after] = yield* pool.status
+      expect(after?.pid).not.toBe(before?.pid)
+      expect(yield* pool.request(0, "still here")).toBe("still here")
+    }))
+})
+
 describe("ToolPoolTest metrics", () => {
   it.scoped("turns and restarts are counted in ToolPoolMetrics under the pool's name", () =>
     Effect.gen(function*() {
