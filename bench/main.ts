@@ -3,7 +3,7 @@
  *
  * Measures toolpool against a plain `child_process` + `readline` baseline driving the same
  * tool (see README.md), prints a table and, with `--json`, writes its rows to FILE.
- * Sections: latency, throughput, spawn, large, heap, shutdown. Latency and throughput run on
+ * Sections: latency, throughput, spawn, large, heap, shutdown, transports, stream. Latency and throughput run on
  * one CPU (the first this process may use, or `--cpu N`) unless `--free` (see `placement.ts`).
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
@@ -21,12 +21,13 @@ import type { Row } from "./report.js"
 import { atMost, ratioAtLeast, ratioAtMost, row, table } from "./report.js"
 import { KiB, median, MiB, now, percentile, settledAfter, sleep } from "./stats.js"
 import * as Drive from "./toolpool.js"
+import * as Transports from "./transports.js"
 
 // ---------------------------------------------------------------------------
 // Command line and plan
 // ---------------------------------------------------------------------------
 
-const SECTIONS = ["latency", "throughput", "spawn", "large", "heap", "shutdown"] as const
+const SECTIONS = ["latency", "throughput", "spawn", "large", "heap", "shutdown", "transports", "stream"] as const
 type Section = typeof SECTIONS[number]
 
 interface Args {
@@ -84,7 +85,9 @@ const plan = args.quick
     spawn: { sizes: [[1, 3], [8, 3], [64, 1]] as ReadonlyArray<readonly [number, number]> },
     large: { bytes: 8 * MiB, warmup: 1, runs: 3 },
     heap: { sizes: [16, 64] },
-    shutdown: { instances: 16, runs: 1 }
+    shutdown: { instances: 16, runs: 1 },
+    transports: { warmup: 200, turns: 500, runs: 3 },
+    stream: { bytes: 8 * MiB, warmup: 1, runs: 3 }
   }
   : {
     // Warm-up: V8 is still compiling the turn's path over the first few thousand turns of a
@@ -95,7 +98,9 @@ const plan = args.quick
     spawn: { sizes: [[1, 7], [8, 5], [64, 3]] as ReadonlyArray<readonly [number, number]> },
     large: { bytes: 8 * MiB, warmup: 5, runs: 5 },
     heap: { sizes: [64, 256] },
-    shutdown: { instances: 16, runs: 3 }
+    shutdown: { instances: 16, runs: 3 },
+    transports: { warmup: 2000, turns: 1500, runs: 3 },
+    stream: { bytes: 8 * MiB, warmup: 5, runs: 5 }
   }
 
 const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
@@ -358,7 +363,9 @@ const sections: ReadonlyArray<readonly [Section, Effect.Effect<ReadonlyArray<Row
   ["spawn", spawn],
   ["large", large],
   ["heap", heap],
-  ["shutdown", shutdown]
+  ["shutdown", shutdown],
+  ["transports", Transports.transports(plan.transports)],
+  ["stream", Transports.streamed(plan.stream)]
 ]
 
 /** Sections whose processes all run on `args.cpu` (see `placement.ts`). */
