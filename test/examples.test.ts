@@ -3,7 +3,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger, LogLevel } from "effect"
 import { readFileSync } from "node:fs"
 import { program as demo } from "../examples/demo.js"
+import { program as ptyStream } from "../examples/pty-stream.js"
 import { program as seed } from "../examples/seed.js"
+import { lacks } from "./utils/installed.js"
+import { lacksNodePty } from "./utils/nodePty.js"
+
+const noPty = await lacksNodePty()
 
 const quiet = Effect.provide(Logger.minimumLogLevel(LogLevel.None))
 
@@ -19,6 +24,24 @@ describe("examples", () => {
       expect(health.alive).toBe(3)
       expect(health.total).toBe(3)
     }).pipe(Effect.provide(NodeContext.layer), quiet))
+
+  it.live.skipIf(noPty || lacks("perl"))(
+    "pty and a streamed turn: output parts, then Done with the framed answer",
+    () =>
+      Effect.gen(function*() {
+        const parts = yield* ptyStream
+        expect(parts.some((part) => part._tag === "Output")).toBe(true)
+        expect(parts.at(-1)).toEqual({ _tag: "Done", instance: 0, output: "42" })
+      }).pipe(Effect.provide(NodeContext.layer), Effect.provide(Logger.remove(Logger.defaultLogger)))
+  )
+
+  it("the README shows the pty example as it is in examples/pty-stream.ts", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+    const example = readFileSync(new URL("../examples/pty-stream.ts", import.meta.url), "utf8")
+    const body = example.slice(example.indexOf("export const program"), example.indexOf("}).pipe(Effect.scoped)"))
+    expect(body.length).toBeGreaterThan(200)
+    expect(readme).toContain(body)
+  })
 
   it("the README shows the seed scenario as it is in examples/seed.ts", () => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
