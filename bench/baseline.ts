@@ -191,6 +191,18 @@ export class RawTool extends Tool {
   }
 }
 
+/** `count` sequential turns on `tool`, each answer checked; the duration of each in milliseconds. */
+export const latencies = async (tool: PromptTool, count: number): Promise<Array<number>> => {
+  const samples: Array<number> = []
+  for (let i = 0; i < count; i++) {
+    const start = performance.now()
+    const answer = await tool.turn(Fixture.payload(i))
+    samples.push(performance.now() - start)
+    Fixture.checkReply("baseline", i, answer)
+  }
+  return samples
+}
+
 /**
  * One worker per tool, each taking `perWorker` turns in a row (worker `w` asks turns
  * `w * perWorker` onwards), every answer checked; the wall time in milliseconds. The baseline's

@@ -143,16 +143,7 @@ const latency = Effect.gen(function*() {
   const { runs, turns, warmup } = plan.latency
   const poolUnderTest = yield* ToolPool.make(Drive.options("prompt", 1))
   const tool = yield* baselineTool(() => new Baseline.PromptTool())
-  const baseLatencies = async (count: number): Promise<Array<number>> => {
-    const samples: Array<number> = []
-    for (let i = 0; i < count; i++) {
-      const start = now()
-      const answer = await tool.turn(Fixture.payload(i))
-      samples.push(now() - start)
-      Fixture.checkReply("baseline", i, answer)
-    }
-    return samples
-  }
+  const baseLatencies = (count: number) => Baseline.latencies(tool, count)
   yield* Drive.latencies(poolUnderTest, warmup)
   yield* Effect.promise(() => baseLatencies(warmup))
   const p50: Array<[number, number]> = []

@@ -9,7 +9,6 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { Transport } from "../src/index.js"
 import * as Baseline from "./baseline.js"
-import * as Fixture from "./fixture.js"
 import { ToolPool } from "./library.js"
 import type { Row } from "./report.js"
 import { ratioAtLeast, ratioAtMost, row } from "./report.js"
@@ -34,16 +33,7 @@ export const transports = (plan: { readonly warmup: number; readonly turns: numb
         Effect.sync(() => new Baseline.PromptTool()).pipe(Effect.tap((t) => Effect.promise(() => t.ready))),
         (t) => Effect.promise(() => t.close())
       )
-      const base = async (count: number) => {
-        const samples: Array<number> = []
-        for (let i = 0; i < count; i++) {
-          const start = now()
-          const answer = await tool.turn(Fixture.payload(i))
-          samples.push(now() - start)
-          Fixture.checkReply("baseline", i, answer)
-        }
-        return samples
-      }
+      const base = (count: number) => Baseline.latencies(tool, count)
       yield* Drive.latencies(pool, plan.warmup)
       yield* Effect.promise(() => base(plan.warmup))
       const p50: Array<[number, number]> = []

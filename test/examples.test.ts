@@ -35,17 +35,9 @@ describe("examples", () => {
       }).pipe(Effect.provide(NodeContext.layer), Effect.provide(Logger.remove(Logger.defaultLogger)))
   )
 
-  it("the README shows the pty example as it is in examples/pty-stream.ts", () => {
+  it.each(["seed.ts", "pty-stream.ts"])("the README shows the program of examples/%s as it is there", (file) => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
-    const example = readFileSync(new URL("../examples/pty-stream.ts", import.meta.url), "utf8")
-    const body = example.slice(example.indexOf("export const program"), example.indexOf("}).pipe(Effect.scoped)"))
-    expect(body.length).toBeGreaterThan(200)
-    expect(readme).toContain(body)
-  })
-
-  it("the README shows the seed scenario as it is in examples/seed.ts", () => {
-    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
-    const example = readFileSync(new URL("../examples/seed.ts", import.meta.url), "utf8")
+    const example = readFileSync(new URL(`../examples/${file}`, import.meta.url), "utf8")
     const body = example.slice(example.indexOf("export const program"), example.indexOf("}).pipe(Effect.scoped)"))
     expect(body.length).toBeGreaterThan(200)
     expect(readme).toContain(body)

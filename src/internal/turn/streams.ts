@@ -34,14 +34,9 @@ const isEnd = <A>(item: Item<A>): item is { readonly end: Exit.Exit<A, TurnError
 export interface StreamHost {
   readonly framing: Framing
   readonly outputs: Outputs
-  readonly request: (id: number, input: string, options?: TurnOptions) => Effect.Effect<string, TurnError>
-  readonly call: (
-    id: number,
-    method: string,
-    params?: unknown,
-    options?: TurnOptions
-  ) => Effect.Effect<unknown, TurnError>
-  readonly subscribeNotifications: Effect.Effect<Queue.Dequeue<Notification>, never, Scope.Scope>
+  readonly request: ToolPool["request"]
+  readonly call: ToolPool["call"]
+  readonly subscribeNotifications: ToolPool["subscribeNotifications"]
   /** Holds an instance (as `withInstance` does) for the life of the scope. */
   readonly lease: (
     options: { readonly key?: string | undefined; readonly acquireTimeout?: SubmitOptions["acquireTimeout"] }
