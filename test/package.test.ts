@@ -263,8 +263,8 @@ describe("docs", () => {
 
   it("observability.md names every metric, span and event", () => {
     const doc = read("docs/observability.md")
-    const metrics = [...read("src/internal/metrics.ts").matchAll(/"(toolpool_[a-z_]+)"/g)].map((m) => m[1] ?? "")
-    const spans = ["pool", "supervisor", "turn"].flatMap((file) =>
+    const metrics = [...read("src/internal/pool/metrics.ts").matchAll(/"(toolpool_[a-z_]+)"/g)].map((m) => m[1] ?? "")
+    const spans = ["pool/pool", "pool/supervisor", "turn/turns"].flatMap((file) =>
       [...read(`src/internal/${file}.ts`).matchAll(/withSpan\("([^"]+)"/g)].map((m) => m[1] ?? "")
     )
     const events = Object.keys(PoolEvent).filter((name) => name !== "PoolEvent")

@@ -128,7 +128,10 @@ export const conformance = (name: string, subject: Subject): void => {
         Effect.gen(function*() {
           const total = 4 * 1024 * 1024
           let paused = false
-          const tool = yield* watch(transport, spec(node, [floodPath, String(total)]), {
+          // On a terminal the tool lingers a second before it exits: node-pty drops what is unread
+          // 200 ms after the exit, and a loaded machine can take longer than that to read the tail.
+          const linger = terminal ? "1000" : "0"
+          const tool = yield* watch(transport, spec(node, [floodPath, String(total), linger]), {
             onStdout: (received, process) => {
               if (!paused && received >= 256 * 1024) {
                 paused = true
