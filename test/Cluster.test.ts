@@ -1,0 +1,61 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Either } from "effect"
+import * as Cluster from "../src/Cluster.js"
+import { notesTool, parseNotes } from "./utils/notesTool.js"
+
+describe("Cluster, in one process (TestRunner)", () => {
+  it.scopedLive("a key keeps its instance, and its state, across turns", () =>
+    Effect.gen(function*() {
+      const cluster = yield* Cluster.ClusterClient
+      const turns = (key: string) =>
+        Effect.forEach(["a", "b", "c"], (note) => cluster.submit(`${key} ${note}`, { key }))
+      const [alice, bob] = yield* Effect.all([turns("alice"), turns("bob")], { concurrency: 2 })
+      expect(alice.map((t) => parseNotes(t.output).notes)).toEqual([["a"], ["a", "b"], ["a", "b", "c"]])
+      expect(bob.map((t) => parseNotes(t.output).notes)).toEqual([["a"], ["a", "b"], ["a", "b", "c"]])
+      expect(new Set(alice.map((t) => `${t.runner}/${t.instance}`)).size).toBe(1)
+      expect(new Set(alice.map((t) => t.epoch)).size).toBe(1)
+    }).pipe(Effect.provide(Cluster.layerTest(notesTool({ instances: 2 })))))
+
+  it.scopedLive("keyless turns run, spread over the instances", () =>
+    Effect.gen(function*() {
+      const cluster = yield* Cluster.ClusterClient
+      const results = yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => `k${i} x`),
+        (input) => cluster.submit(input),
+        { concurrency: 4 }
+      )
+      expect(results.map((r) => parseNotes(r.output).notes)).toEqual(results.map(() => ["x"]))
+      expect(new Set(results.map((r) => r.instance)).size).toBeGreaterThan(1)
+    }).pipe(Effect.provide(Cluster.layerTest(notesTool({ instances: 3 })))))
+
+  it.scopedLive("a restarted tool resets the session: the next turn fails with SessionReset and does not run", () =>
+    Effect.gen(function*() {
+      const cluster = yield* Cluster.ClusterClient
+      const first = yield* cluster.submit("carol a", { key: "carol" })
+      const crashed = yield* Effect.either(cluster.submit("/crash", { key: "carol" }))
+      expect(Either.isLeft(crashed) && crashed.left._tag).toBe("InstanceExited")
+      const reset = yield* Effect.either(cluster.submit("carol b", { key: "carol" }))
+      expect(Either.isLeft(reset) && reset.left._tag).toBe("SessionReset")
+      if (Either.isLeft(reset) && reset.left._tag === "SessionReset") {
+        expect(reset.left.expected).toBe(first.epoch)
+        expect(reset.left.epoch).not.toBe(first.epoch)
+      }
+      // "carol b" was not run: the new session's first note is "c"
+      const after = yield* cluster.submit("carol c", { key: "carol" })
+      expect(parseNotes(after.output).notes).toEqual(["c"])
+      expect(parseNotes(after.output).pid).not.toBe(parseNotes(first.output).pid)
+    }).pipe(Effect.provide(Cluster.layerTest(notesTool({ instances: 1 })))))
+
+  it.scopedLive("a pool failure crosses as the pool's tag, naming the runner", () =>
+    Effect.gen(function*() {
+      const cluster = yield* Cluster.ClusterClient
+      const result = yield* Effect.either(cluster.submit("/crash", { key: "dave" }))
+      expect(Either.isLeft(result)).toBe(true)
+      if (Either.isLeft(result) && result.left._tag === "InstanceExited") {
+        expect(result.left.exitCode).toBe(3)
+        expect(result.left.message).toMatch(/^runner localhost:\d+: instance 0 \(pid \d+\) exited with code 3/)
+      } else {
+        expect.fail(`expected InstanceExited, got ${JSON.stringify(result)}`)
+      }
+    }).pipe(Effect.provide(Cluster.layerTest(notesTool({ instances: 1 })))))
+})
