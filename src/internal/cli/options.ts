@@ -137,6 +137,15 @@ export const runConfig = {
     Options.withDescription("An environment variable for the tool, K=V; repeat for more."),
     Options.optional
   ),
+  cluster: Options.text("cluster").pipe(
+    Options.withPseudoName("STORAGE"),
+    Options.withDescription(
+      "Send the prompts to the runners of a cluster (toolpool runner) instead of starting a pool: " +
+        "sqlite:FILE or postgres:URL, the storage the runners use. No COMMAND then; --instances is how many " +
+        "prompts run at once, and 'instance' in the results names runner and instance."
+    ),
+    Options.optional
+  ),
   command: Args.text({ name: "COMMAND" }).pipe(
     Args.repeated,
     Args.withDescription(
