@@ -165,6 +165,11 @@ export interface ClientOptions {
   readonly maxWait?: Duration.DurationInput | undefined
   /** How long a turn waits for a free instance when it gives no `acquireTimeout` (default 30 s). */
   readonly acquireTimeout?: Duration.DurationInput | undefined
+  /**
+   * How many lanes keyless turns spread over (default 64). Lanes land on runners by hash, so a
+   * runner may hold none: keep it at 10 or more per runner (see docs/cluster.md).
+   */
+  readonly lanes?: number | undefined
 }
 
 /**
@@ -177,7 +182,11 @@ export const makeClient = (
   options: ClientOptions = {}
 ): Effect.Effect<ClusterClient, never, Sharding.Sharding | Scope.Scope> =>
   Effect.map(
-    client.make({ maxWait: options.maxWait ?? "5 minutes", acquireTimeout: options.acquireTimeout ?? "30 seconds" }),
+    client.make({
+      maxWait: options.maxWait ?? "5 minutes",
+      acquireTimeout: options.acquireTimeout ?? "30 seconds",
+      lanes: Math.max(1, Math.floor(options.lanes ?? 64))
+    }),
     (submit) => ClusterClient.of({ submit })
   )
 

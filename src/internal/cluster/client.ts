@@ -3,8 +3,8 @@
  *
  * A keyed turn goes to the key's `Session` entity with the epoch this client saw last for the
  * key; the first turn of a key asks the session for its epoch (`Open`) before it is sent, so
- * that no turn is ever sent without one. A keyless turn goes to one of `LANES` lanes, picked so
- * that it avoids runners that just answered `PoolBusy`, until the acquire timeout runs out.
+ * that no turn is ever sent without one. A keyless turn goes to one of the client's lanes,
+ * picked so that it avoids runners that just answered `PoolBusy`, until the acquire timeout runs out.
  * @internal
  */
 import type { Sharding } from "@effect/cluster/Sharding"
@@ -16,9 +16,6 @@ import type * as Scope from "effect/Scope"
 import type { ClusterError } from "../../ClusterError.js"
 import { ClusterTimeout, PoolBusy } from "../../ClusterError.js"
 import { Lane, Session } from "./protocol.js"
-
-/** How many lanes keyless turns spread over: enough that every runner holds a few. @internal */
-export const LANES = 64
 
 /** How long a runner may wait for a free instance before a keyless turn tries another runner. */
 const LANE_ACQUIRE = Duration.millis(50)
@@ -46,6 +43,8 @@ export interface ClientOptions {
   readonly maxWait: Duration.DurationInput
   /** How long a turn waits for a free instance when it gives no `acquireTimeout`. */
   readonly acquireTimeout: Duration.DurationInput
+  /** How many lanes keyless turns spread over: enough that every runner holds a few. */
+  readonly lanes: number
 }
 
 /** Remembers the epoch of the keys a client used lately; a forgotten key is opened again. */
@@ -80,6 +79,7 @@ export const make = (
     const session = yield* Session.client
     const lane = yield* Lane.client
     const epochs = new Epochs(65_536)
+    const LANES = options.lanes
     const lanes: Array<{ epoch: string | undefined; runner: string | undefined }> = Array.from(
       { length: LANES },
       () => ({ epoch: undefined, runner: undefined })
