@@ -44,9 +44,9 @@ const threeRunners = async (storageFlag: string, storage: Cluster.Storage) => {
   const noteTools = () => runners.forEach((r) => r.tools().forEach((pid) => tools.add(pid)))
   try {
     runners.push(
-      ...await Promise.all(ports.map((port) =>
-        startRunner({ storage: storageFlag, port, instances: 2, lockExpiration: LOCK_EXPIRATION })
-      ))
+      ...await Promise.all(
+        ports.map((port) => startRunner({ storage: storageFlag, port, instances: 2, lockExpiration: LOCK_EXPIRATION }))
+      )
     )
     noteTools()
     expect(tools.size).toBe(6)
@@ -114,8 +114,10 @@ const threeRunners = async (storageFlag: string, storage: Cluster.Storage) => {
     // new session. Other keys run on, or (when the new assignment moved their shard too) reset once.
     const afterStop = await Promise.all(keys.map((key) => turn(key, "d")))
     keys.forEach((key, i) => moved.includes(key) && expect(afterStop[i]).toBe("reset"))
-    console.log(`SIGTERM: ${moved.length} keys on the stopped runner, ` +
-      `${afterStop.filter((r) => r === "reset").length - moved.length} others moved by the new assignment`)
+    console.log(
+      `SIGTERM: ${moved.length} keys on the stopped runner, ` +
+        `${afterStop.filter((r) => r === "reset").length - moved.length} others moved by the new assignment`
+    )
     expect(await Promise.all(keys.map((key) => turn(key, "e")))).toEqual(keys.map(() => "ran"))
     for (const key of moved) expect(home.get(key)?.startsWith(`${stopped.name}/`)).toBe(false)
 
@@ -155,15 +157,19 @@ const threeRunners = async (storageFlag: string, storage: Cluster.Storage) => {
 }
 
 describe("Cluster: three runner processes and a client", () => {
-  it("over SQLite: affinity, SIGTERM moves sessions (SessionReset once), SIGKILL fails over, no tool left", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "toolpool-cluster-"))
-    const file = join(dir, "cluster.db")
-    try {
-      await threeRunners(`sqlite:${file}`, Cluster.sqlite(file))
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }, 240_000)
+  it(
+    "over SQLite: affinity, SIGTERM moves sessions (SessionReset once), SIGKILL fails over, no tool left",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "toolpool-cluster-"))
+      const file = join(dir, "cluster.db")
+      try {
+        await threeRunners(`sqlite:${file}`, Cluster.sqlite(file))
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+    240_000
+  )
 
   const postgres = process.env.TOOLPOOL_TEST_POSTGRES_URL
   it.skipIf(postgres === undefined)("over Postgres: the same", async () => {
