@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Either, Fiber } from "effect"
 import * as Cluster from "../src/Cluster.js"
+import { mockTool } from "./utils/mockTool.js"
 import { notesTool, parseNotes } from "./utils/notesTool.js"
 
 describe("Cluster, in one process (TestRunner)", () => {
@@ -58,4 +59,17 @@ describe("Cluster, in one process (TestRunner)", () => {
         expect.fail(`expected InstanceExited, got ${JSON.stringify(result)}`)
       }
     }).pipe(Effect.provide(Cluster.layerTest(notesTool({ instances: 1 })))))
+
+  it.scopedLive("a keyless turn finding every instance busy tries again until its acquire timeout, then fails with PoolBusy", () =>
+    Effect.gen(function*() {
+      const cluster = yield* Cluster.ClusterClient
+      const long = yield* Effect.fork(cluster.submit("/sleep 1500"))
+      yield* Effect.sleep("300 millis")
+      const busy = yield* Effect.either(cluster.submit("/echo soon", { acquireTimeout: "300 millis" }))
+      expect(Either.isLeft(busy) && busy.left._tag).toBe("PoolBusy")
+      // with time to wait, the turn runs once the instance is free
+      const waited = yield* cluster.submit("/echo later", { acquireTimeout: "10 seconds" })
+      expect(waited.output).toBe("later")
+      expect((yield* Fiber.join(long)).instance).toBe(0)
+    }).pipe(Effect.provide(Cluster.layerTest(mockTool({ instances: 1 })))))
 })
