@@ -38,6 +38,12 @@ const address = (flag: string, text: string): Either.Either<Cluster.Address, Usa
 const storageFrom = (flag: string, text: string) =>
   Either.mapLeft(Cluster.parseStorage(text), (reason) => new UsageError({ reason: `${flag}: ${reason}` }))
 
+const tuningOf = (flags: { readonly lockExpiration: Option.Option<string> }): Partial<Cluster.Tuning> =>
+  Option.match(flags.lockExpiration, {
+    onNone: () => ({}),
+    onSome: (text) => ({ lockExpiration: durationInput(text) })
+  })
+
 const failed = (what: string) => (error: { readonly message: string }) =>
   new ClusterFailed({ reason: `${what}: ${error.message}` })
 
@@ -59,10 +65,7 @@ export const serve = (flags: RunnerFlags): Effect.Effect<void, RunnerError> =>
       retries: 0,
       cluster: Option.none()
     })
-    const tuning = Option.isSome(flags.lockExpiration)
-      ? { lockExpiration: durationInput(flags.lockExpiration.value) }
-      : {}
-    const runner = Cluster.layerRunner({ pool, storage, listen, advertise, tuning })
+    const runner = Cluster.layerRunner({ pool, storage, listen, advertise, tuning: tuningOf(flags) })
     yield* Effect.scoped(Effect.gen(function*() {
       yield* Layer.build(runner)
       yield* output.stderr(
@@ -95,7 +98,7 @@ const clusterTarget = (
   flags: RunFlags
 ): Effect.Effect<Target, ClusterFailed, Scope.Scope> =>
   Effect.gen(function*() {
-    const context = yield* Layer.build(Cluster.layerClient({ storage })).pipe(
+    const context = yield* Layer.build(Cluster.layerClient({ storage, tuning: tuningOf(flags) })).pipe(
       Effect.mapError(failed("cannot join the cluster"))
     )
     const client = Context.get(context, Cluster.ClusterClient)

@@ -146,6 +146,15 @@ export const runConfig = {
     ),
     Options.optional
   ),
+  lockExpiration: Options.text("lock-expiration").pipe(
+    Options.withPseudoName("DURATION"),
+    Options.withDescription(
+      "Cluster runners (toolpool runner), and clients with --cluster: a runner that stops unannounced " +
+        "(killed, cut off) loses its shards after this long, and its keys move to the others (default 10s). " +
+        "Give every runner and client of a cluster the same value."
+    ),
+    Options.optional
+  ),
   command: Args.text({ name: "COMMAND" }).pipe(
     Args.repeated,
     Args.withDescription(

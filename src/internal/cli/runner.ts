@@ -20,7 +20,8 @@ export class ClusterFailed extends Data.TaggedError("ClusterFailed")<{ readonly 
   }
 }
 
-const { command, cwd, endsTurn, env, framing, instances, preset, prompt, quiet, sentinel, timeout } = runConfig
+const { command, cwd, endsTurn, env, framing, instances, lockExpiration, preset, prompt, quiet, sentinel, timeout } =
+  runConfig
 
 /** The options and arguments of `toolpool runner`. @internal */
 export const runnerConfig = {
@@ -43,15 +44,7 @@ export const runnerConfig = {
     Options.withDescription("Where the others reach this runner (default: --listen); its name in results."),
     Options.optional
   ),
-  lockExpiration: Options.text("lock-expiration").pipe(
-    Options.withPseudoName("DURATION"),
-    Options.withDescription(
-      "A runner that stops unannounced (killed, cut off) loses its shards after this long, and its keys " +
-        "move to the others (default 10s). Shorter moves them sooner but needs storage that always answers " +
-        "well within it. The same on every runner."
-    ),
-    Options.optional
-  ),
+  lockExpiration,
   preset,
   instances,
   framing,
