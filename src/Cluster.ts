@@ -34,6 +34,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import type { ClusterError } from "./ClusterError.js"
 import * as client from "./internal/cluster/client.js"
 import * as runner from "./internal/cluster/runner.js"
@@ -142,7 +143,25 @@ export interface ClusterClient {
    * plus 10 s for an answer (else `ClusterTimeout`), or `maxWait` when the turn has no timeout.
    */
   readonly submit: (input: string, options?: SubmitOptions) => Effect.Effect<Submitted, ClusterError>
+  /**
+   * `submit` as a stream: what the instance writes while the turn runs, as it comes (the parts
+   * of `ToolPool.submitStream`), then `Done` with runner, instance, output and epoch. The same
+   * epoch rule: a turn on a rebuilt session fails with `SessionReset` before any part. If the
+   * runner dies mid-turn the stream fails (`SessionReset` from the key's next runner) after the
+   * parts already seen. The bound (`timeout` + `acquireTimeout` + 10 s, or `maxWait`) is on the
+   * wait for each part.
+   */
+  readonly submitStream: (input: string, options?: SubmitOptions) => Stream.Stream<Part, ClusterError>
 }
+
+/**
+ * A part of a turn streamed through the cluster: `Output` (text as it came), `Message` (ndjson),
+ * `Notification`, then `Done`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Part = client.Part
 
 /**
  * The service key of the cluster client.
@@ -187,7 +206,7 @@ export const makeClient = (
       acquireTimeout: options.acquireTimeout ?? "30 seconds",
       lanes: Math.max(1, Math.floor(options.lanes ?? 64))
     }),
-    (submit) => ClusterClient.of({ submit })
+    (made) => ClusterClient.of(made)
   )
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Fiber } from "effect"
+import { Chunk, Effect, Either, Fiber, Stream } from "effect"
 import * as Cluster from "../src/Cluster.js"
 import { mockTool } from "./utils/mockTool.js"
 import { notesTool, parseNotes } from "./utils/notesTool.js"
@@ -71,5 +71,41 @@ describe("Cluster, in one process (TestRunner)", () => {
       const waited = yield* cluster.submit("/echo later", { acquireTimeout: "10 seconds" })
       expect(waited.output).toBe("later")
       expect((yield* Fiber.join(long)).instance).toBe(0)
+    }).pipe(Effect.provide(Cluster.layerTest(mockTool({ instances: 1 })))))
+
+  it.scopedLive("submitStream: the parts as they come, then Done naming runner, instance and epoch", () =>
+    Effect.gen(function*() {
+      const cluster = yield* Cluster.ClusterClient
+      const first = yield* cluster.submit("/echo hello", { key: "erin" })
+      const parts = Chunk.toReadonlyArray(yield* Stream.runCollect(cluster.submitStream("/drip 3 50", { key: "erin" })))
+      const text = parts.flatMap((p) => (p._tag === "Output" ? [p.text] : [])).join("")
+      expect(text).toContain("drop 1\ndrop 2\ndrop 3")
+      // the output arrived in pieces, before the end
+      expect(parts.filter((p) => p._tag === "Output").length).toBeGreaterThan(1)
+      const done = parts[parts.length - 1]
+      expect(done?._tag).toBe("Done")
+      if (done?._tag === "Done") {
+        expect(done.instance).toBe(first.instance)
+        expect(done.epoch).toBe(first.epoch)
+        expect(done.output).toBe("drop 1\ndrop 2\ndrop 3")
+      }
+      // keyless streams too
+      const keyless = Chunk.toReadonlyArray(yield* Stream.runCollect(cluster.submitStream("/echo anyone")))
+      expect(keyless[keyless.length - 1]).toMatchObject({ _tag: "Done", output: "anyone" })
+    }).pipe(Effect.provide(Cluster.layerTest(mockTool({ instances: 2 })))))
+
+  it.scopedLive("submitStream on a rebuilt session fails with SessionReset before any part", () =>
+    Effect.gen(function*() {
+      const cluster = yield* Cluster.ClusterClient
+      yield* cluster.submit("/echo hi", { key: "fay" })
+      yield* Effect.either(cluster.submit("/crash", { key: "fay" }))
+      const parts: Array<Cluster.Part> = []
+      const result = yield* Effect.either(
+        Stream.runForEach(cluster.submitStream("/echo lost", { key: "fay" }), (p) => Effect.sync(() => parts.push(p)))
+      )
+      expect(Either.isLeft(result) && result.left._tag).toBe("SessionReset")
+      expect(parts).toEqual([])
+      const after = yield* Stream.runCollect(cluster.submitStream("/echo back", { key: "fay" }))
+      expect(Chunk.last(after).pipe((last) => last._tag === "Some" && last.value._tag)).toBe("Done")
     }).pipe(Effect.provide(Cluster.layerTest(mockTool({ instances: 1 })))))
 })

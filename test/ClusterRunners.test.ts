@@ -5,7 +5,7 @@
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, ManagedRuntime, Redacted } from "effect"
+import { Chunk, Effect, Either, ManagedRuntime, Redacted, Stream } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -92,6 +92,17 @@ const threeRunners = async (storageFlag: string, storage: Cluster.Storage) => {
     for (const note of ["a", "b", "c"]) {
       expect(await Promise.all(keys.map((key) => turn(key, note)))).toEqual(keys.map(() => "ran"))
     }
+    // A streamed turn goes the same way: over the socket, on the key's instance, on its notes.
+    const streamed = await client.runPromise(Effect.flatMap(
+      Cluster.ClusterClient,
+      (cluster) => Stream.runCollect(cluster.submitStream("key0 s", { key: "key0", timeout: "10 seconds" }))
+    ))
+    const end = Chunk.last(streamed)
+    if (end._tag === "None" || end.value._tag !== "Done") throw new Error("a streamed turn ends with Done")
+    expect(`${end.value.runner}/${end.value.instance}`).toBe(home.get("key0"))
+    held.get("key0")?.push("s")
+    expect(parseNotes(end.value.output).notes).toEqual(held.get("key0"))
+
     const keysOf = (runner: RunnerProcess) => keys.filter((key) => home.get(key)?.startsWith(`${runner.name}/`))
     expect(runners.filter((r) => keysOf(r).length > 0).length).toBeGreaterThanOrEqual(2)
 

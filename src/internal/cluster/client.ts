@@ -13,8 +13,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { ClusterError } from "../../ClusterError.js"
 import { ClusterTimeout, PoolBusy } from "../../ClusterError.js"
+import type { Part } from "./protocol.js"
 import { Lane, Session } from "./protocol.js"
 
 /** How long a runner may wait for a free instance before a keyless turn tries another runner. */
@@ -67,128 +69,201 @@ class Epochs {
 const millis = (duration: Duration.DurationInput | undefined) =>
   duration === undefined ? undefined : Duration.toMillis(Duration.decode(duration))
 
+/** A part of a streamed turn: the pool's parts, the last (`Done`) naming runner and epoch. @internal */
+export type Part = typeof Part.Type
+
 /** @internal */
-export const make = (
-  options: ClientOptions
-): Effect.Effect<
-  (input: string, submit?: SubmitOptions) => Effect.Effect<Submitted, ClusterError>,
-  never,
-  Sharding | Scope.Scope
-> =>
+export interface Client {
+  readonly submit: (input: string, submit?: SubmitOptions) => Effect.Effect<Submitted, ClusterError>
+  readonly submitStream: (input: string, submit?: SubmitOptions) => Stream.Stream<Part, ClusterError>
+}
+
+interface LaneState {
+  epoch: string | undefined
+  runner: string | undefined
+}
+
+/**
+ * The cluster's own failures of a send: a full mailbox is a busy runner; the others need message
+ * storage, which toolpool does not use, so they are bugs.
+ */
+const own = (error: ClusterError | { readonly _tag: string }): Effect.Effect<never, ClusterError> => {
+  switch (error._tag) {
+    case "MailboxFull":
+      return Effect.fail(new PoolBusy({ runner: "(mailbox)", queued: 0, reason: "the session's mailbox is full" }))
+    case "AlreadyProcessingMessage":
+    case "PersistenceError":
+      return Effect.die(error)
+    default:
+      return Effect.fail(error as ClusterError)
+  }
+}
+
+const sent = <A>(effect: Effect.Effect<A, ClusterError | { readonly _tag: string }>) => Effect.catchAll(effect, own)
+
+const sentStream = <A>(stream: Stream.Stream<A, ClusterError | { readonly _tag: string }>) =>
+  Stream.catchAll(stream, (error) => Stream.fromEffect(own(error)))
+
+/** @internal */
+export const make = (options: ClientOptions): Effect.Effect<Client, never, Sharding | Scope.Scope> =>
   Effect.gen(function*() {
     const session = yield* Session.client
     const lane = yield* Lane.client
     const epochs = new Epochs(65_536)
     const LANES = options.lanes
-    const lanes: Array<{ epoch: string | undefined; runner: string | undefined }> = Array.from(
-      { length: LANES },
-      () => ({ epoch: undefined, runner: undefined })
-    )
+    const lanes: Array<LaneState> = Array.from({ length: LANES }, () => ({ epoch: undefined, runner: undefined }))
     const defaultAcquire = Duration.decode(options.acquireTimeout)
 
-    // The cluster's own failures of a send: a full mailbox is a busy runner; the others need
-    // message storage, which toolpool does not use, so they are bugs.
-    const sent = <A>(effect: Effect.Effect<A, ClusterError | { readonly _tag: string }>) =>
-      Effect.catchIf(
-        effect,
-        (e): e is { readonly _tag: "MailboxFull" } => e._tag === "MailboxFull",
-        () => Effect.fail(new PoolBusy({ runner: "(mailbox)", queued: 0, reason: "the session's mailbox is full" }))
-      ).pipe(
-        Effect.catchIf(
-          (e): e is { readonly _tag: "AlreadyProcessingMessage" | "PersistenceError" } =>
-            e._tag === "AlreadyProcessingMessage" || e._tag === "PersistenceError",
-          Effect.die
-        )
-      ) as Effect.Effect<A, ClusterError>
+    const payload = (input: string, epoch: string, submit: SubmitOptions, acquireTimeout: Duration.DurationInput) => ({
+      input,
+      epoch,
+      timeout: millis(submit.timeout),
+      inactivityTimeout: millis(submit.inactivityTimeout),
+      acquireTimeout: millis(acquireTimeout)
+    })
+
+    /** The epoch the caller saw last for `key`, or the session's, asked for now. */
+    const epochOf = (key: string, submit: SubmitOptions) => {
+      const known = submit.epoch ?? epochs.get(key)
+      return known === undefined
+        ? Effect.map(sent(session(key).Open()), (opened) => opened.epoch)
+        : Effect.succeed(known)
+    }
+
+    const remember = (key: string) => (error: ClusterError) =>
+      Effect.sync(() => error._tag === "SessionReset" && epochs.set(key, error.epoch))
 
     const keyed = (key: string, input: string, submit: SubmitOptions) =>
-      Effect.gen(function*() {
-        const client = session(key)
-        const epoch = submit.epoch ?? epochs.get(key) ?? (yield* sent(client.Open())).epoch
-        const result = yield* sent(client.Turn({
-          input,
-          epoch,
-          timeout: millis(submit.timeout),
-          inactivityTimeout: millis(submit.inactivityTimeout),
-          acquireTimeout: millis(submit.acquireTimeout ?? defaultAcquire)
-        })).pipe(
-          Effect.tapError((e) => Effect.sync(() => e._tag === "SessionReset" && epochs.set(key, e.epoch)))
-        )
-        epochs.set(key, result.epoch)
-        return result
-      })
+      Effect.flatMap(
+        epochOf(key, submit),
+        (epoch) =>
+          sent(session(key).Turn(payload(input, epoch, submit, submit.acquireTimeout ?? defaultAcquire))).pipe(
+            Effect.tapError(remember(key)),
+            Effect.tap((turned) => Effect.sync(() => epochs.set(key, turned.epoch)))
+          )
+      )
 
-    /** A lane whose runner is not known to be busy now, starting at a random one. */
+    const keyedStream = (key: string, input: string, submit: SubmitOptions) =>
+      Stream.unwrap(
+        Effect.map(epochOf(key, submit), (epoch) =>
+          sentStream(session(key).TurnStream(payload(input, epoch, submit, submit.acquireTimeout ?? defaultAcquire)))
+            .pipe(
+              Stream.tapError(remember(key)),
+              Stream.tap((part) =>
+                Effect.sync(() => part._tag === "Done" && epochs.set(key, part.epoch))
+              )
+            ))
+      )
+
+    /** A lane whose runner is not known to be busy now, starting at a random one, opened. */
     const pickLane = (busy: ReadonlySet<string>) =>
-      Effect.map(Random.nextIntBetween(0, LANES), (start) => {
+      Effect.gen(function*() {
+        const start = yield* Random.nextIntBetween(0, LANES)
+        let index = start
         for (let i = 0; i < LANES; i++) {
-          const index = (start + i) % LANES
-          const runner = lanes[index]?.runner
-          if (runner === undefined || !busy.has(runner)) return index
+          const runner = lanes[(start + i) % LANES]?.runner
+          if (runner === undefined || !busy.has(runner)) {
+            index = (start + i) % LANES
+            break
+          }
         }
-        return start
+        const state = lanes[index] ?? { epoch: undefined, runner: undefined }
+        const client = lane(String(index))
+        if (state.epoch === undefined) {
+          const opened = yield* sent(client.Open())
+          state.epoch = opened.epoch
+          state.runner = opened.runner
+        }
+        return { client, state, epoch: state.epoch }
       })
 
-    const keyless = (input: string, submit: SubmitOptions) =>
+    const laneReset = (state: LaneState) => (error: ClusterError) =>
+      Effect.sync(() => {
+        if (error._tag === "SessionReset") {
+          state.epoch = error.epoch
+          state.runner = error.runner
+        }
+      })
+
+    /**
+     * After a runner answered `PoolBusy`: fails with it once the acquire timeout is spent, else
+     * notes the runner as busy (all of them noted: a short pause, then anyone again).
+     */
+    const busyAgain = (busy: Set<string>, giveUp: number, error: PoolBusy) =>
       Effect.gen(function*() {
-        const acquire = submit.acquireTimeout === undefined ? defaultAcquire : Duration.decode(submit.acquireTimeout)
-        const giveUp = (yield* Clock.currentTimeMillis) + Duration.toMillis(acquire)
+        busy.add(error.runner)
+        const now = yield* Clock.currentTimeMillis
+        if (now >= giveUp) return yield* error
+        if (lanes.every((l) => l.runner === undefined || busy.has(l.runner))) {
+          busy.clear()
+          yield* Effect.sleep(Duration.millis(Math.min(20, giveUp - now)))
+        }
+      })
+
+    const deadline = (submit: SubmitOptions) =>
+      Effect.map(
+        Clock.currentTimeMillis,
+        (now) => now + Duration.toMillis(submit.acquireTimeout ?? defaultAcquire)
+      )
+
+    const keyless = (input: string, submit: SubmitOptions): Effect.Effect<Submitted, ClusterError> =>
+      Effect.gen(function*() {
+        const giveUp = yield* deadline(submit)
         const busy = new Set<string>()
         while (true) {
-          const index = yield* pickLane(busy)
-          const state = lanes[index] ?? { epoch: undefined, runner: undefined }
-          const client = lane(String(index))
-          if (state.epoch === undefined) {
-            const opened = yield* sent(client.Open())
-            state.epoch = opened.epoch
-            state.runner = opened.runner
-          }
-          const result = yield* sent(client.Turn({
-            input,
-            epoch: state.epoch,
-            timeout: millis(submit.timeout),
-            inactivityTimeout: millis(submit.inactivityTimeout),
-            acquireTimeout: Duration.toMillis(LANE_ACQUIRE)
-          })).pipe(
-            Effect.tapError((e) =>
-              Effect.sync(() => {
-                if (e._tag === "SessionReset") {
-                  state.epoch = e.epoch
-                  state.runner = e.runner
-                }
-              })
-            ),
-            Effect.map((turned) => ({ _tag: "Done" as const, turned })),
-            Effect.catchIf(
-              (e): e is PoolBusy => e._tag === "PoolBusy",
-              (e) => Effect.succeed({ _tag: "Busy" as const, error: e })
-            )
+          const { client, epoch, state } = yield* pickLane(busy)
+          const result = yield* sent(client.Turn(payload(input, epoch, submit, LANE_ACQUIRE))).pipe(
+            Effect.tapError(laneReset(state)),
+            Effect.either
           )
-          if (result._tag === "Done") return result.turned
-          busy.add(result.error.runner)
-          const now = yield* Clock.currentTimeMillis
-          if (now >= giveUp) return yield* result.error
-          // every runner seen so far is busy: let the first one that frees up have the next try
-          if (lanes.every((l) => l.runner === undefined || busy.has(l.runner))) {
-            busy.clear()
-            yield* Effect.sleep(Duration.millis(Math.min(20, giveUp - now)))
-          }
+          if (result._tag === "Right") return result.right
+          if (result.left._tag !== "PoolBusy") return yield* result.left
+          yield* busyAgain(busy, giveUp, result.left)
         }
       })
 
-    return (input: string, submit: SubmitOptions = {}) => {
-      const bound = submit.timeout === undefined
+    const keylessStream = (input: string, submit: SubmitOptions): Stream.Stream<Part, ClusterError> => {
+      const attempt = (busy: Set<string>, giveUp: number): Stream.Stream<Part, ClusterError> =>
+        Stream.unwrap(
+          Effect.map(pickLane(busy), ({ client, epoch, state }) =>
+            sentStream(client.TurnStream(payload(input, epoch, submit, LANE_ACQUIRE))).pipe(
+              Stream.tapError(laneReset(state)),
+              // a busy runner fails before the turn starts, so no part has been seen: try another
+              Stream.catchAll((error) =>
+                error._tag === "PoolBusy"
+                  ? Stream.unwrap(Effect.as(busyAgain(busy, giveUp, error), attempt(busy, giveUp)))
+                  : Stream.fail(error)
+              )
+            ))
+        )
+      return Stream.unwrap(Effect.map(deadline(submit), (giveUp) => attempt(new Set(), giveUp)))
+    }
+
+    /** How long a turn waits for an answer before it gives up with `ClusterTimeout`. */
+    const boundOf = (submit: SubmitOptions) =>
+      submit.timeout === undefined
         ? Duration.decode(options.maxWait)
         : Duration.sum(
           Duration.sum(Duration.decode(submit.timeout), Duration.decode(submit.acquireTimeout ?? defaultAcquire)),
           Duration.seconds(10)
         )
-      const turn = submit.key === undefined ? keyless(input, submit) : keyed(submit.key, input, submit)
-      return turn.pipe(
-        Effect.timeoutFail({
-          duration: bound,
-          onTimeout: () => new ClusterTimeout({ key: submit.key ?? null, waited: bound })
-        })
-      )
+
+    return {
+      submit: (input, submit = {}) => {
+        const bound = boundOf(submit)
+        return (submit.key === undefined ? keyless(input, submit) : keyed(submit.key, input, submit)).pipe(
+          Effect.timeoutFail({
+            duration: bound,
+            onTimeout: () => new ClusterTimeout({ key: submit.key ?? null, waited: bound })
+          })
+        )
+      },
+      submitStream: (input, submit = {}) => {
+        const bound = boundOf(submit)
+        // bounds the wait for each part
+        return (submit.key === undefined ? keylessStream(input, submit) : keyedStream(submit.key, input, submit)).pipe(
+          Stream.timeoutFail(() => new ClusterTimeout({ key: submit.key ?? null, waited: bound }), bound)
+        )
+      }
     }
   })

@@ -44,11 +44,27 @@ export const Turn = Rpc.make("Turn", {
   error: Wire.RunnerError
 })
 
-/** @internal */
-export const Session = Entity.make("toolpool/Session", [Open, Turn])
+/** A part of a streamed turn, as `ToolPool.StreamPart`, its end naming runner and epoch. @internal */
+export const Part = Schema.Union(
+  Schema.TaggedStruct("Output", { text: Schema.String }),
+  Schema.TaggedStruct("Message", { message: Schema.Unknown }),
+  Schema.TaggedStruct("Notification", { method: Schema.String, params: Schema.Unknown }),
+  Schema.TaggedStruct("Done", Turned.fields)
+)
+
+/** `Turn` as a stream of parts (`submitStream`). @internal */
+export const TurnStream = Rpc.make("TurnStream", {
+  payload: Turn.payloadSchema.fields,
+  success: Part,
+  error: Wire.RunnerError,
+  stream: true
+})
 
 /** @internal */
-export const Lane = Entity.make("toolpool/Lane", [Open, Turn])
+export const Session = Entity.make("toolpool/Session", [Open, Turn, TurnStream])
+
+/** @internal */
+export const Lane = Entity.make("toolpool/Lane", [Open, Turn, TurnStream])
 
 /** A failure of the runner's pool, as it crosses the wire. @internal */
 export const toWire = (runner: string, error: SubmitError): Wire.RunnerError => {

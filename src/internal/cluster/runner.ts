@@ -13,9 +13,13 @@ import type { Sharding } from "@effect/cluster/Sharding"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
+import type { RunnerError } from "../../ClusterError.js"
 import { SessionReset } from "../../ClusterError.js"
 import * as ToolPool from "../../ToolPool.js"
+import { leaseScoped } from "../turn/streams.js"
+import type { Part } from "./protocol.js"
 import { Lane, Session, toWire } from "./protocol.js"
 
 /** How many sessions a runner remembers; past it the one used least recently is forgotten. */
@@ -71,38 +75,84 @@ const nameOf = Effect.map(Entity.CurrentRunnerAddress, (address) => `${address.h
 const pidOf = (pool: ToolPool.ToolPool, instance: number) =>
   Effect.map(pool.status, (all) => Option.fromNullable(all.find((s) => s.id === instance)?.pid ?? null))
 
+interface TurnPayload {
+  readonly input: string
+  readonly epoch: string
+  readonly timeout?: number | undefined
+  readonly inactivityTimeout?: number | undefined
+  readonly acquireTimeout?: number | undefined
+}
+
+/** A part of a streamed turn on the wire: its end names the runner and the session's epoch. */
+const partOf = (runner: string, epoch: string) => (part: ToolPool.StreamPart): typeof Part.Type => {
+  switch (part._tag) {
+    case "Done":
+      return { _tag: "Done", runner, instance: part.instance, output: part.output, epoch }
+    case "Result":
+      // only `callStream` ends so, and sessions do not make calls
+      return { _tag: "Done", runner, instance: part.instance, output: JSON.stringify(part.result), epoch }
+    default:
+      return part
+  }
+}
+
+const wire = (runner: string) => (error: ToolPool.SubmitError | SessionReset): RunnerError =>
+  error._tag === "SessionReset" ? error : toWire(runner, error)
+
 const sessionHandlers = (sessions: Sessions) =>
   Effect.gen(function*() {
     const pool = yield* ToolPool.ToolPool
     const runner = yield* nameOf
+
+    /**
+     * The key's instance, held for the scope, once the session is known to be the one the caller
+     * saw last: its epoch, and the same instance with the same process as at its last turn.
+     */
+    const lease = (key: string, payload: TurnPayload) =>
+      Effect.gen(function*() {
+        const held = sessions.current(key)
+        if (payload.epoch !== held.epoch) {
+          return yield* new SessionReset({ runner, key, expected: payload.epoch, epoch: held.epoch })
+        }
+        const { acquireTimeout } = payload
+        const instance = yield* leaseScoped(pool.withInstance, {
+          key,
+          ...(acquireTimeout === undefined ? {} : { acquireTimeout })
+        })
+        const pid = Option.getOrNull(yield* pidOf(pool, instance))
+        if (held.instance !== undefined && (held.instance !== instance || held.pid !== pid)) {
+          // the tool that held the key's state is gone: a new session starts on this instance
+          const fresh = sessions.rotate(key)
+          fresh.instance = instance
+          fresh.pid = pid
+          return yield* new SessionReset({ runner, key, expected: payload.epoch, epoch: fresh.epoch })
+        }
+        held.instance = instance
+        held.pid = pid
+        return { instance, epoch: held.epoch }
+      })
+
     return Session.of({
       Open: (request) => Effect.succeed({ runner, epoch: sessions.current(request.address.entityId).epoch }),
-      Turn: (request) => {
-        const key: string = request.address.entityId
-        const { acquireTimeout, epoch, input } = request.payload
-        const held = sessions.current(key)
-        if (epoch !== held.epoch) {
-          return Effect.fail(new SessionReset({ runner, key, expected: epoch, epoch: held.epoch }))
-        }
-        return pool.withInstance(
-          (lease) =>
-            Effect.gen(function*() {
-              const pid = Option.getOrNull(yield* pidOf(pool, lease.instance))
-              if (held.instance !== undefined && (held.instance !== lease.instance || held.pid !== pid)) {
-                // the tool that held the key's state is gone: a new session starts on this instance
-                const fresh = sessions.rotate(key)
-                fresh.instance = lease.instance
-                fresh.pid = pid
-                return yield* new SessionReset({ runner, key, expected: epoch, epoch: fresh.epoch })
-              }
-              held.instance = lease.instance
-              held.pid = pid
-              const output = yield* lease.request(input, turnOptions(request.payload))
-              return { runner, instance: lease.instance, output, epoch: held.epoch }
-            }),
-          { key, ...(acquireTimeout === undefined ? {} : { acquireTimeout }) }
-        ).pipe(Effect.catchIf((e) => e._tag !== "SessionReset", (e) => Effect.fail(toWire(runner, e))))
-      }
+      Turn: (request) =>
+        lease(request.address.entityId, request.payload).pipe(
+          Effect.flatMap(({ epoch, instance }) =>
+            Effect.map(
+              pool.request(instance, request.payload.input, turnOptions(request.payload)),
+              (output) => ({ runner, instance, output, epoch })
+            )
+          ),
+          Effect.scoped,
+          Effect.mapError(wire(runner))
+        ),
+      TurnStream: (request) =>
+        Stream.unwrapScoped(Effect.map(
+          lease(request.address.entityId, request.payload),
+          ({ epoch, instance }) =>
+            pool.requestStream(instance, request.payload.input, turnOptions(request.payload)).pipe(
+              Stream.map(partOf(runner, epoch))
+            )
+        )).pipe(Stream.mapError(wire(runner)))
     })
   })
 
@@ -128,6 +178,18 @@ const laneHandlers = (sessions: Sessions) =>
           Effect.map(({ instance, output }) => ({ runner, instance, output, epoch })),
           Effect.mapError((e) => toWire(runner, e))
         )
+      },
+      TurnStream: (request) => {
+        const { acquireTimeout, input } = request.payload
+        if (request.payload.epoch !== epoch) {
+          return Stream.fail(
+            new SessionReset({ runner, key: request.address.entityId, expected: request.payload.epoch, epoch })
+          )
+        }
+        return pool.submitStream(input, {
+          ...turnOptions(request.payload),
+          ...(acquireTimeout === undefined ? {} : { acquireTimeout })
+        }).pipe(Stream.map(partOf(runner, epoch)), Stream.mapError((e) => toWire(runner, e)))
       }
     })
   })
