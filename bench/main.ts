@@ -29,7 +29,17 @@ import * as Transports from "./transports.js"
 // Command line and plan
 // ---------------------------------------------------------------------------
 
-const SECTIONS = ["latency", "throughput", "spawn", "large", "heap", "shutdown", "transports", "stream", "cluster"] as const
+const SECTIONS = [
+  "latency",
+  "throughput",
+  "spawn",
+  "large",
+  "heap",
+  "shutdown",
+  "transports",
+  "stream",
+  "cluster"
+] as const
 type Section = typeof SECTIONS[number]
 
 interface Args {

@@ -28,7 +28,13 @@ import type { SpawnError } from "./ToolPoolError.js"
  * @since 0.1.0
  * @category errors
  */
-export type CliError = Options.UsageError | internal.PromptsFailed | SpawnError | InputError | OutputError | Runner.ClusterFailed
+export type CliError =
+  | Options.UsageError
+  | internal.PromptsFailed
+  | SpawnError
+  | InputError
+  | OutputError
+  | Runner.ClusterFailed
 
 /**
  * What the commands need: a file system (to read prompts and write results); `NodeContext.layer`

@@ -20,8 +20,24 @@ export class ClusterFailed extends Data.TaggedError("ClusterFailed")<{ readonly 
   }
 }
 
-const { command, cwd, endsTurn, env, framing, instances, lockExpiration, preset, prompt, quiet, sentinel, timeout } =
-  runConfig
+const {
+  cols,
+  command,
+  cwd,
+  endsTurn,
+  env,
+  framing,
+  instances,
+  lockExpiration,
+  preset,
+  prompt,
+  pty,
+  quiet,
+  rows,
+  sentinel,
+  stderr,
+  timeout
+} = runConfig
 
 /** The options and arguments of `toolpool runner`. @internal */
 export const runnerConfig = {
@@ -53,6 +69,10 @@ export const runnerConfig = {
   quiet,
   endsTurn,
   timeout,
+  pty,
+  cols,
+  rows,
+  stderr,
   cwd,
   env,
   command
