@@ -3,8 +3,9 @@
  *
  * Measures toolpool against a plain `child_process` + `readline` baseline driving the same
  * tool (see README.md), prints a table and, with `--json`, writes its rows to FILE.
- * Sections: latency, throughput, spawn, large, heap, shutdown, transports, stream. Latency and throughput run on
- * one CPU (the first this process may use, or `--cpu N`) unless `--free` (see `placement.ts`).
+ * Sections: latency, throughput, spawn, large, heap, shutdown, transports, stream, and when named,
+ * cluster (`cluster.ts`). Latency and throughput run on one CPU (the first this process may use,
+ * or `--cpu N`) unless `--free` (see `placement.ts`).
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import type { CommandExecutor } from "@effect/platform/CommandExecutor"
@@ -14,6 +15,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Baseline from "./baseline.js"
+import { cluster } from "./cluster.js"
 import * as Fixture from "./fixture.js"
 import { ToolPool } from "./library.js"
 import { allowedCpus, runOn } from "./placement.js"
@@ -27,7 +29,17 @@ import * as Transports from "./transports.js"
 // Command line and plan
 // ---------------------------------------------------------------------------
 
-const SECTIONS = ["latency", "throughput", "spawn", "large", "heap", "shutdown", "transports", "stream"] as const
+const SECTIONS = [
+  "latency",
+  "throughput",
+  "spawn",
+  "large",
+  "heap",
+  "shutdown",
+  "transports",
+  "stream",
+  "cluster"
+] as const
 type Section = typeof SECTIONS[number]
 
 interface Args {
@@ -43,7 +55,8 @@ const USAGE = "usage: bench [--json FILE] [--quick] [--only SECTION,...] [--cpu 
 const parseArgs = (argv: ReadonlyArray<string>): Args => {
   let json: string | undefined
   let quick = false
-  let only = new Set<Section>(SECTIONS)
+  // the cluster section starts runner processes of its own: run only when asked (`--only cluster`)
+  let only = new Set<Section>(SECTIONS.filter((section) => section !== "cluster"))
   let cpu: number | undefined = allowedCpus()[0]
   let free = false
   for (let i = 0; i < argv.length; i++) {
@@ -87,7 +100,8 @@ const plan = args.quick
     heap: { sizes: [16, 64] },
     shutdown: { instances: 16, runs: 1 },
     transports: { warmup: 200, turns: 500, runs: 3 },
-    stream: { bytes: 8 * MiB, warmup: 1, runs: 3 }
+    stream: { bytes: 8 * MiB, warmup: 1, runs: 3 },
+    cluster: { warmup: 200, turns: 300, runs: 1 }
   }
   : {
     // Warm-up: V8 is still compiling the turn's path over the first few thousand turns of a
@@ -100,7 +114,8 @@ const plan = args.quick
     heap: { sizes: [64, 256] },
     shutdown: { instances: 16, runs: 3 },
     transports: { warmup: 2000, turns: 1500, runs: 3 },
-    stream: { bytes: 8 * MiB, warmup: 5, runs: 5 }
+    stream: { bytes: 8 * MiB, warmup: 5, runs: 5 },
+    cluster: { warmup: 2000, turns: 1200, runs: 3 }
   }
 
 const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
@@ -356,7 +371,8 @@ const sections: ReadonlyArray<readonly [Section, Effect.Effect<ReadonlyArray<Row
   ["heap", heap],
   ["shutdown", shutdown],
   ["transports", Transports.transports(plan.transports)],
-  ["stream", Transports.streamed(plan.stream)]
+  ["stream", Transports.streamed(plan.stream)],
+  ["cluster", cluster(plan.cluster)]
 ]
 
 /** Sections whose processes all run on `args.cpu` (see `placement.ts`). */

@@ -15,18 +15,26 @@ import * as internal from "./internal/cli/commands.js"
 import type { InputError } from "./internal/cli/input.js"
 import type * as Options from "./internal/cli/options.js"
 import type { OutputError } from "./internal/cli/output.js"
+import type * as Runner from "./internal/cli/runner.js"
 import type { SpawnError } from "./ToolPoolError.js"
 
 /**
  * Why a command ended without success. `UsageError`: the command line makes no sense, or names
  * a tool that cannot be started (exit code 2). `PromptsFailed`: some prompts failed, each with
  * its result line (exit code 1). `SpawnError`, `InputError` (the input could not be read),
- * `OutputError` (stdout went away): exit code 1.
+ * `OutputError` (stdout went away), `ClusterFailed` (a cluster command could not reach its storage, listen,
+ * or load the cluster's packages): exit code 1.
  *
  * @since 0.1.0
  * @category errors
  */
-export type CliError = Options.UsageError | internal.PromptsFailed | SpawnError | InputError | OutputError
+export type CliError =
+  | Options.UsageError
+  | internal.PromptsFailed
+  | SpawnError
+  | InputError
+  | OutputError
+  | Runner.ClusterFailed
 
 /**
  * What the commands need: a file system (to read prompts and write results); `NodeContext.layer`
@@ -61,6 +69,14 @@ export const ExitCode: {
 export type RunFlags = Options.RunFlags
 
 /**
+ * The options and arguments of `toolpool runner`, as parsed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RunnerFlags = Runner.RunnerFlags
+
+/**
  * `toolpool run [options] [--] COMMAND [ARGS...]`: prompts from `--input FILE` or stdin, one per
  * line, as text or JSONL (`{"id": ..., "input": "..."}`), fanned out over `--instances`
  * instances of COMMAND (or of a known tool, `--preset python|node|bc|sqlite3|aider|claude-code`);
@@ -85,7 +101,7 @@ export const run: Command.Command<"run", Requirements, CliError, RunFlags> = int
 export const demo: Command.Command<"demo", Requirements, CliError, {}> = internal.demoCommand
 
 /**
- * The root command, `toolpool`, with `run` and `demo` as subcommands.
+ * The root command, `toolpool`, with `run`, `demo` and `runner` as subcommands.
  *
  * @since 0.1.0
  * @category commands
@@ -94,7 +110,7 @@ export const command: Command.Command<
   "toolpool",
   Requirements,
   CliError,
-  { readonly subcommand: Option.Option<RunFlags | {}> }
+  { readonly subcommand: Option.Option<RunFlags | {} | RunnerFlags> }
 > = internal.toolpool
 
 /**

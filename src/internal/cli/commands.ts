@@ -10,16 +10,19 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
 import type { SpawnError } from "../../ToolPoolError.js"
 import { version } from "../version.js"
 import type { Batch, Outcome } from "./batch.js"
-import { execute } from "./batch.js"
+import { execute, localPool } from "./batch.js"
 import * as demo from "./demo.js"
 import type { InputError } from "./input.js"
 import { lines } from "./input.js"
 import type { RunFlags } from "./options.js"
 import { flagFor, fromFlags, runConfig, UsageError } from "./options.js"
 import * as output from "./output.js"
+import type { ClusterFailed } from "./runner.js"
+import { runner, runOnCluster } from "./runner.js"
 
 /** Some prompts failed; each has its result line, and the summary counts them. @internal */
 export class PromptsFailed extends Data.TaggedError("PromptsFailed")<{ readonly failed: number }> {
@@ -29,7 +32,7 @@ export class PromptsFailed extends Data.TaggedError("PromptsFailed")<{ readonly 
 }
 
 /** @internal */
-export type CliError = UsageError | PromptsFailed | SpawnError | InputError | output.OutputError
+export type CliError = UsageError | PromptsFailed | SpawnError | InputError | output.OutputError | ClusterFailed
 
 /** @internal */
 export type CliRequirements = FileSystem.FileSystem
@@ -51,13 +54,17 @@ const runBatch = (batch: Batch): Effect.Effect<Outcome, Exclude<CliError, Prompt
 /** @internal */
 export const runHandler = (flags: RunFlags): Effect.Effect<void, CliError, CliRequirements> =>
   Effect.gen(function*() {
+    if (Option.isSome(flags.cluster)) {
+      const outcome = yield* runOnCluster(flags, flags.cluster.value)
+      if (outcome.tally.failed > 0) return yield* new PromptsFailed({ failed: outcome.tally.failed })
+      return
+    }
     const { pool, run } = yield* fromFlags(flags)
     const outcome = yield* runBatch({
-      pool,
+      target: localPool(pool, run.retries),
       prompts: lines(run.input, run.format),
       countFile: run.input,
       total: undefined,
-      retries: run.retries,
       transform: run.transform
     })
     if (outcome.tally.failed > 0) return yield* new PromptsFailed({ failed: outcome.tally.failed })
@@ -91,7 +98,7 @@ export const demoCommand = Command.make("demo", {}, () => demoHandler).pipe(
 /** @internal */
 export const toolpool = Command.make("toolpool").pipe(
   Command.withDescription("A pool of long-running interactive command-line tools, driven over stdin/stdout."),
-  Command.withSubcommands([run, demoCommand])
+  Command.withSubcommands([run, demoCommand, runner])
 )
 
 /** Logs (`--log-level debug`) go to stderr: stdout is for results only. */
@@ -110,7 +117,9 @@ export const main = (
     Effect.catchAll((error): Effect.Effect<number> => {
       if (ValidationError.isValidationError(error)) {
         // @effect/cli has printed what is wrong; say where to look for what is right.
-        const help = args[0] === "run" || args[0] === "demo" ? `toolpool ${args[0]} --help` : "toolpool --help"
+        const help = args[0] === "run" || args[0] === "demo" || args[0] === "runner"
+          ? `toolpool ${args[0]} --help`
+          : "toolpool --help"
         return Effect.as(output.stderr(`See '${help}'.\n`), ExitCode.usage)
       }
       switch (error._tag) {

@@ -8,6 +8,7 @@ import * as Stream from "effect/Stream"
 import { fileURLToPath } from "node:url"
 import type { Input } from "../../PoolOptions.js"
 import type { Batch, Outcome } from "./batch.js"
+import { localPool } from "./batch.js"
 import type { Prompt } from "./input.js"
 
 /**
@@ -49,13 +50,12 @@ export const pool: Input = {
 
 /** @internal */
 export const batch: Batch = {
-  pool,
+  target: localPool(pool, 0),
   prompts: Stream.fromIterable(
     prompts.map((input, i): Prompt => ({ _tag: "Prompt", id: i + 1, input, key: undefined }))
   ),
   countFile: Option.none(),
   total: prompts.length,
-  retries: 0,
   transform: {}
 }
 

@@ -137,6 +137,24 @@ export const runConfig = {
     Options.withDescription("An environment variable for the tool, K=V; repeat for more."),
     Options.optional
   ),
+  cluster: Options.text("cluster").pipe(
+    Options.withPseudoName("STORAGE"),
+    Options.withDescription(
+      "Send the prompts to the runners of a cluster (toolpool runner) instead of starting a pool: " +
+        "sqlite:FILE or postgres:URL, the storage the runners use. No COMMAND then; --instances is how many " +
+        "prompts run at once, and 'instance' in the results names runner and instance."
+    ),
+    Options.optional
+  ),
+  lockExpiration: Options.text("lock-expiration").pipe(
+    Options.withPseudoName("DURATION"),
+    Options.withDescription(
+      "Cluster runners (toolpool runner), and clients with --cluster: a runner that stops unannounced " +
+        "(killed, cut off) loses its shards after this long, and its keys move to the others (default 10s). " +
+        "Give every runner and client of a cluster the same value."
+    ),
+    Options.optional
+  ),
   command: Args.text({ name: "COMMAND" }).pipe(
     Args.repeated,
     Args.withDescription(

@@ -10,14 +10,15 @@ import type * as Scope from "effect/Scope"
 export type Result =
   | {
     readonly id: string | number
-    readonly instance: number
+    /** A number; on a cluster, `runner/instance`. */
+    readonly instance: number | string
     readonly ok: true
     readonly output: string
     readonly ms: number
   }
   | {
     readonly id: string | number
-    readonly instance: number | null
+    readonly instance: number | string | null
     readonly ok: false
     readonly error: { readonly _tag: string; readonly message: string }
     readonly ms: number
