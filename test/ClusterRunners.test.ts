@@ -88,16 +88,27 @@ const threeRunners = async (storageFlag: string, storage: Cluster.Storage) => {
       return "ran"
     }
 
+    /** Rounds of turns on `keys` until one where every turn ran (30 s at most). */
+    const settled = async (of: ReadonlyArray<string>, note: string) => {
+      const by = Date.now() + 30_000
+      for (let round = 0;; round++) {
+        const outcomes = await Promise.all(of.map((key) => turn(key, `${note}${round}`)))
+        if (outcomes.every((o) => o === "ran")) return
+        if (Date.now() > by) throw new Error(`keys still resetting after 30 s: ${outcomes.join(" ")}`)
+      }
+    }
+
     // Affinity: every key keeps its runner, its instance and its notes across turns.
     for (const note of ["a", "b", "c"]) {
       expect(await Promise.all(keys.map((key) => turn(key, note)))).toEqual(keys.map(() => "ran"))
     }
     // A streamed turn goes the same way: over the socket, on the key's instance, on its notes.
-    const streamed = await client.runPromise(Effect.flatMap(
+    const streamed = await client.runPromise(Effect.either(Effect.flatMap(
       Cluster.ClusterClient,
       (cluster) => Stream.runCollect(cluster.submitStream("key0 s", { key: "key0", timeout: "10 seconds" }))
-    ))
-    const end = Chunk.last(streamed)
+    )))
+    if (Either.isLeft(streamed)) throw new Error(`a streamed turn failed: ${streamed.left.message}`)
+    const end = Chunk.last(streamed.right)
     if (end._tag === "None" || end.value._tag !== "Done") throw new Error("a streamed turn ends with Done")
     expect(`${end.value.runner}/${end.value.instance}`).toBe(home.get("key0"))
     held.get("key0")?.push("s")
@@ -121,15 +132,17 @@ const threeRunners = async (storageFlag: string, storage: Cluster.Storage) => {
     expect(termExit.code).toBe(143)
     expect(stoppedTools.filter(running)).toEqual([])
 
-    // Its keys: the next turn fails with SessionReset without running; the one after runs on a
-    // new session. Other keys run on, or (when the new assignment moved their shard too) reset once.
+    // Its keys: the next turn fails with SessionReset without running. Other keys run on, or reset
+    // when the new assignment moved their shard too; while the assignment settles (a loaded
+    // machine may take two steps) a key can reset again, and every answer still shows exactly
+    // the notes since its last reset (checked by `turn`).
     const afterStop = await Promise.all(keys.map((key) => turn(key, "d")))
     keys.forEach((key, i) => moved.includes(key) && expect(afterStop[i]).toBe("reset"))
     console.log(
       `SIGTERM: ${moved.length} keys on the stopped runner, ` +
         `${afterStop.filter((r) => r === "reset").length - moved.length} others moved by the new assignment`
     )
-    expect(await Promise.all(keys.map((key) => turn(key, "e")))).toEqual(keys.map(() => "ran"))
+    await settled(keys, "e")
     for (const key of moved) expect(home.get(key)?.startsWith(`${stopped.name}/`)).toBe(false)
 
     // SIGKILL: the runner's keys are served elsewhere once its shard locks expire.
@@ -144,9 +157,9 @@ const threeRunners = async (storageFlag: string, storage: Cluster.Storage) => {
     console.log(`SIGKILL: key ${lost} answered by another runner after ${failover} ms (lock expiration 5 s)`)
     expect(afterKill).toBe("reset")
     expect(failover).toBeLessThan(20_000)
-    expect(await turn(lost, "f")).toBe("ran")
+    await settled([lost], "f")
     expect(home.get(lost)?.startsWith(`${survivor.name}/`)).toBe(true)
-    expect(parseNotes((await submit(`${lost} g`, lost)).pipe(Either.getOrThrow).output).notes).toEqual(["f", "g"])
+    expect(await turn(lost, "g")).toBe("ran")
     // Its tools see their stdin close and exit.
     await until("the killed runner's tools are gone", () => killedTools.filter(running).length === 0, 10_000)
 
@@ -190,7 +203,8 @@ describe("Cluster: three runner processes and a client", () => {
       Effect.runPromise(
         Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement)).pipe(
           Effect.provide(PgClient.layer({ url: Redacted.make(url) })),
-          Effect.scoped
+          Effect.scoped,
+          Effect.tapErrorCause((cause) => Effect.sync(() => console.error(`${statement}: ${String(cause)}`)))
         )
       )
     await admin(`CREATE DATABASE ${database}`)

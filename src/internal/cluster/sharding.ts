@@ -26,6 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 
 /** Where runners register and hold their shard locks. @internal */
 export type Storage =
@@ -95,9 +96,15 @@ const config = (tuning: Tuning, runner: Option.Option<{ listen: Address; adverti
   })
 }
 
+/**
+ * The first processes of a cluster create its tables at once, and Postgres fails all but one
+ * concurrent `CREATE TABLE IF NOT EXISTS` of a table (seen here with three runners starting on a
+ * new database): a failed start of the storage is tried again a few times.
+ */
 const storageLayers = (storage: Storage) =>
   Layer.merge(MessageStorage.layerNoop, SqlRunnerStorage.layerWith({ prefix: TABLE_PREFIX })).pipe(
-    Layer.provide(sqlLayer(storage))
+    Layer.provide(sqlLayer(storage)),
+    Layer.retry(Schedule.spaced("250 millis").pipe(Schedule.intersect(Schedule.recurs(8))))
   )
 
 /**
