@@ -21,6 +21,7 @@ const root = fileURLToPath(new URL("..", import.meta.url))
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   readonly version: string
   readonly peerDependencies: Record<string, string>
+  readonly peerDependenciesMeta?: Record<string, { readonly optional?: boolean }>
   readonly devDependencies: Record<string, string>
 }
 
@@ -181,9 +182,10 @@ describe("package", () => {
       const installed = JSON.parse(readFileSync(join(app, "package.json"), "utf8")) as {
         dependencies: Record<string, string>
       }
-      expect(Object.keys(installed.dependencies).sort()).toEqual(
-        [...Object.keys(manifest.peerDependencies), "toolpool"].sort()
-      )
+      // the optional peers (toolpool/Cluster's) are not installed: the package runs without them
+      const required = Object.keys(manifest.peerDependencies)
+        .filter((name) => manifest.peerDependenciesMeta?.[name]?.optional !== true)
+      expect(Object.keys(installed.dependencies).sort()).toEqual([...required, "toolpool"].sort())
 
       // One effect in the tree: toolpool and the @effect packages use the project's own. npm ls
       // also exits non-zero on a missing or unmet peer.
@@ -248,10 +250,21 @@ describe("docs", () => {
   const read = (path: string) => readFileSync(join(root, path), "utf8")
 
   it("the install lines of README.md and getting-started.md name every peer with its range", () => {
-    const peers = Object.entries(manifest.peerDependencies).map(([name, range]) => `${name}@${range}`)
+    // optional peers are toolpool/Cluster's, whose install line is in docs/cluster.md
+    const peers = Object.entries(manifest.peerDependencies)
+      .filter(([name]) => manifest.peerDependenciesMeta?.[name]?.optional !== true)
+      .map(([name, range]) => `${name}@${range}`)
     for (const path of ["README.md", "docs/getting-started.md"]) {
       expect([...installLine(path)].sort()).toEqual(["toolpool", ...peers].sort())
     }
+  })
+
+  it("cluster.md's install line names every optional peer with its range", () => {
+    const optional = Object.entries(manifest.peerDependencies)
+      .filter(([name]) => manifest.peerDependenciesMeta?.[name]?.optional === true)
+    expect(optional.length).toBeGreaterThanOrEqual(5)
+    const doc = read("docs/cluster.md").replace(/\s+/g, " ")
+    expect(optional.filter(([name, range]) => !doc.includes(`${name}@${range}`))).toEqual([])
   })
 
   it("errors.md has a section for every error of ToolPoolError", () => {
