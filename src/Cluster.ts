@@ -20,7 +20,7 @@
  * `@effect/rpc`, `@effect/sql` and the driver of the storage (`@effect/sql-sqlite-node` or
  * `@effect/sql-pg`); a program that does not import `toolpool/Cluster` needs none of them.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 import type * as Sharding from "@effect/cluster/Sharding"
 import * as TestRunner from "@effect/cluster/TestRunner"
@@ -47,7 +47,7 @@ import type { ConfigError, SpawnError } from "./ToolPoolError.js"
  * Where runners register and hold their shard locks: a SQLite file (one machine) or a Postgres
  * database (several).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export type Storage = sharding.Storage
@@ -55,7 +55,7 @@ export type Storage = sharding.Storage
 /**
  * A host and a port.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export type Address = sharding.Address
@@ -67,7 +67,7 @@ export type Address = sharding.Address
  * must never differ between processes of one cluster; `sessionIdle` (default 5 min) is how long
  * a session entity stays in memory without a turn (its tool instance and epoch outlive it).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export type Tuning = sharding.Tuning
@@ -75,7 +75,7 @@ export type Tuning = sharding.Tuning
 /**
  * SQLite storage in `filename`, for runners and clients on one machine.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
 export const sqlite = (filename: string): Storage => ({ _tag: "Sqlite", filename })
@@ -83,7 +83,7 @@ export const sqlite = (filename: string): Storage => ({ _tag: "Sqlite", filename
 /**
  * Postgres storage at `url` (`postgres://user:password@host:5432/db`), for several machines.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
 export const postgres = (url: string | Redacted.Redacted): Storage => ({
@@ -95,7 +95,7 @@ export const postgres = (url: string | Redacted.Redacted): Storage => ({
  * Reads storage as written on a command line: `sqlite:FILE`, `postgres:URL`, or a `postgres://`
  * or `postgresql://` URL as it is.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
 export const parseStorage = (text: string): Either.Either<Storage, string> => {
@@ -113,7 +113,7 @@ export const parseStorage = (text: string): Either.Either<Storage, string> => {
  * What a turn through the cluster returns: the response, the runner (its advertised
  * `host:port`) and instance that gave it, and the epoch of the session it ran on.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export type Submitted = client.Submitted
@@ -124,7 +124,7 @@ export type Submitted = client.Submitted
  * apply when they are absent. `epoch`: the epoch the caller saw last for the key, for a caller
  * that keeps it itself (by default the client remembers it).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export type SubmitOptions = client.SubmitOptions
@@ -132,7 +132,7 @@ export type SubmitOptions = client.SubmitOptions
 /**
  * A client of the cluster.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface ClusterClient {
@@ -166,7 +166,7 @@ export type Part = client.Part
 /**
  * The service key of the cluster client.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category tags
  */
 export const ClusterClient: Context.Tag<ClusterClient, ClusterClient> = Context.GenericTag<ClusterClient>(
@@ -176,7 +176,7 @@ export const ClusterClient: Context.Tag<ClusterClient, ClusterClient> = Context.
 /**
  * Options of a client.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface ClientOptions {
@@ -194,7 +194,7 @@ export interface ClientOptions {
 /**
  * A client over the sharding in the context (a client's, a runner's, or `TestRunner`'s).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
 export const makeClient = (
@@ -214,7 +214,7 @@ export const makeClient = (
  * in the context. `layerRunner` includes them; use this one to build a cluster of your own
  * (with `TestRunner.layer`, say).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category layers
  */
 export const layerEntities: Layer.Layer<never, never, ToolPool.ToolPool | Sharding.Sharding> = runner.layerEntities
@@ -222,7 +222,7 @@ export const layerEntities: Layer.Layer<never, never, ToolPool.ToolPool | Shardi
 /**
  * Options of a runner.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface RunnerOptions {
@@ -243,18 +243,17 @@ export interface RunnerOptions {
  *
  * @example
  * ```ts
- * import { NodeRuntime } from "@effect/platform-node"
- * import { Layer } from "effect"
  * import * as Cluster from "toolpool/Cluster"
  *
- * Cluster.layerRunner({
+ * export const runner = Cluster.layerRunner({
  *   pool: { command: "bc", args: ["-q"], instances: 4 },
  *   storage: Cluster.sqlite("/var/tmp/toolpool.db"),
  *   listen: { host: "127.0.0.1", port: 7001 }
- * }).pipe(Layer.launch, NodeRuntime.runMain)
+ * })
+ * // serve until SIGINT or SIGTERM: runner.pipe(Layer.launch, NodeRuntime.runMain)
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category layers
  */
 export const layerRunner = (
@@ -274,7 +273,7 @@ export const layerRunner = (
 /**
  * Options of `layerClient`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface ClientLayerOptions extends ClientOptions {
@@ -296,10 +295,13 @@ export interface ClientLayerOptions extends ClientOptions {
  *   const { output, runner } = yield* cluster.submit("2 + 2", { key: "alice" })
  * })
  *
- * Effect.runPromise(program.pipe(Effect.provide(Cluster.layerClient({ storage: Cluster.sqlite("/var/tmp/toolpool.db") }))))
+ * export const main = program.pipe(
+ *   Effect.provide(Cluster.layerClient({ storage: Cluster.sqlite("/var/tmp/toolpool.db") }))
+ * )
+ * // with runners up: Effect.runPromise(main)
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category layers
  */
 export const layerClient = (options: ClientLayerOptions): Layer.Layer<ClusterClient, SqlError | SettingsError> =>
@@ -314,7 +316,7 @@ export const layerClient = (options: ClientLayerOptions): Layer.Layer<ClusterCli
  * The whole cluster in one process (`@effect/cluster`'s `TestRunner`): one runner over a pool
  * with `pool`, in-memory storage, and a client. For tests of programs that use `ClusterClient`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category layers
  */
 export const layerTest = (

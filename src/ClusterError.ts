@@ -5,7 +5,7 @@
  * `PoolBusy`, ...) and names the runner that reported it. Two failures are the cluster's own:
  * `SessionReset` and `ClusterTimeout`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
@@ -20,7 +20,7 @@ const on = (error: { readonly runner: string }, local: { readonly message: strin
 /**
  * The turn did not complete within its deadline on the runner (the pool's `TurnTimeout`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export class TurnTimeout extends Schema.TaggedError<TurnTimeout>()("TurnTimeout", {
@@ -39,7 +39,7 @@ export class TurnTimeout extends Schema.TaggedError<TurnTimeout>()("TurnTimeout"
  * The instance's process exited under the turn (the pool's `InstanceExited`). The session's state
  * went with it: the next turn of the key fails with `SessionReset`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export class InstanceExited extends Schema.TaggedError<InstanceExited>()("InstanceExited", {
@@ -58,7 +58,7 @@ export class InstanceExited extends Schema.TaggedError<InstanceExited>()("Instan
 /**
  * The instance had no live process (the pool's `InstanceNotRunning`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export class InstanceNotRunning extends Schema.TaggedError<InstanceNotRunning>()("InstanceNotRunning", {
@@ -74,7 +74,7 @@ export class InstanceNotRunning extends Schema.TaggedError<InstanceNotRunning>()
 /**
  * Writing the input to the instance failed (the pool's `WriteFailed`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export class WriteFailed extends Schema.TaggedError<WriteFailed>()("WriteFailed", {
@@ -91,7 +91,7 @@ export class WriteFailed extends Schema.TaggedError<WriteFailed>()("WriteFailed"
 /**
  * The response was larger than the runner pool's `maxResponseBytes` (the pool's `ResponseTooLarge`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export class ResponseTooLarge extends Schema.TaggedError<ResponseTooLarge>()("ResponseTooLarge", {
@@ -108,7 +108,7 @@ export class ResponseTooLarge extends Schema.TaggedError<ResponseTooLarge>()("Re
 /**
  * A JSON-RPC tool answered with an error (the pool's `RpcError`; its `data` travels as JSON).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export class RpcError extends Schema.TaggedError<RpcError>()("RpcError", {
@@ -127,7 +127,7 @@ export class RpcError extends Schema.TaggedError<RpcError>()("RpcError", {
 /**
  * The tool stopped at a continuation prompt (the pool's `IncompleteInput`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export class IncompleteInput extends Schema.TaggedError<IncompleteInput>()("IncompleteInput", {
@@ -144,7 +144,7 @@ export class IncompleteInput extends Schema.TaggedError<IncompleteInput>()("Inco
  * No instance was free in time (the pool's `PoolBusy`). For a keyless turn it means every runner
  * tried was busy until the acquire timeout.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export class PoolBusy extends Schema.TaggedError<PoolBusy>()("PoolBusy", {
@@ -160,7 +160,7 @@ export class PoolBusy extends Schema.TaggedError<PoolBusy>()("PoolBusy", {
 /**
  * The runner's pool is shutting down (the pool's `PoolClosed`), or the client is.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export class PoolClosed extends Schema.TaggedError<PoolClosed>()("PoolClosed", runner) {
@@ -175,7 +175,7 @@ export class PoolClosed extends Schema.TaggedError<PoolClosed>()("PoolClosed", r
  * held for the key is gone. The turn was **not** run; the caller decides what to do (send the
  * context again, then the turn). `epoch` is the new session's: the next turn runs on it.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export class SessionReset extends Schema.TaggedError<SessionReset>()("SessionReset", {
@@ -196,7 +196,7 @@ export class SessionReset extends Schema.TaggedError<SessionReset>()("SessionRes
  * No runner answered within the client's bound (no runner holds the key's shard, or the runner
  * went silent). The turn may or may not have run.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export class ClusterTimeout extends Schema.TaggedError<ClusterTimeout>()("ClusterTimeout", {
@@ -212,7 +212,7 @@ export class ClusterTimeout extends Schema.TaggedError<ClusterTimeout>()("Cluste
 /**
  * The failures that a runner sends back, as one schema.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category schemas
  */
 export const RunnerError = Schema.Union(
@@ -231,7 +231,7 @@ export const RunnerError = Schema.Union(
 /**
  * A failure a runner sends back.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export type RunnerError = typeof RunnerError.Type
@@ -239,7 +239,7 @@ export type RunnerError = typeof RunnerError.Type
 /**
  * Every failure of a cluster turn.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export type ClusterError = RunnerError | ClusterTimeout
