@@ -239,4 +239,23 @@ describe("continuation prompts", () => {
       expect(yield* pool.request(0, "/echo next")).toBe("next")
       expect((yield* pool.status)[0]?.pid).toBe(pid)
     }).pipe(provide))
+
+  it.scopedLive("a tool that closed its stdin leaves the rotation at once, is ended and comes back", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(mockTool({ instances: 2, killAfter: "300 millis" }))
+      const pid = (yield* pool.status)[0]?.pid
+      expect(yield* pool.request(0, "/close-stdin")).toBe("closing stdin")
+      yield* Effect.sleep("50 millis")
+      expect((yield* Effect.flip(pool.request(0, "x".repeat(256 * 1024))))._tag).toBe("WriteFailed")
+      // not ready, not counted as up, and no submit goes to it while it is replaced
+      const [broken] = yield* pool.status
+      expect(broken?.state).not.toBe("ready")
+      expect((yield* pool.health).alive).toBe(1)
+      for (let i = 0; i < 20; i++) expect((yield* pool.submit(`/echo s${i}`)).instance).toBe(1)
+      // the tool lived on without its stdin: it is ended, and the restart path brings a new one
+      yield* untilState(pool, 0, "ready")
+      const [back] = yield* pool.status
+      expect(back?.pid).not.toBe(pid)
+      expect(yield* pool.request(0, "/echo again")).toBe("again")
+    }).pipe(provide))
 })

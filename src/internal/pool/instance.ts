@@ -47,6 +47,11 @@ export interface Host {
   readonly transcript: ByteRing
   /** Called with every chunk of output, stdout or stderr, before it is decoded (live streams). */
   readonly onOutput: (stream: "stdout" | "stderr", bytes: Uint8Array) => void
+  /**
+   * Called at once when the incarnation can no longer take input (a write failed: the tool
+   * closed its stdin or died), before its exit is seen: it must leave the rotation now.
+   */
+  readonly onBroken: (incarnation: Incarnation, reason: string) => void
   /** Called once, as soon as the process has exited. */
   readonly onExit: (incarnation: Incarnation, exit: ExitInfo) => Effect.Effect<void>
   /** A notification from the tool (JSON-RPC framings). */
@@ -199,9 +204,21 @@ export const spawn = (
         Effect.gen(function*() {
           const failure = new WriteFailed({ instance: host.id, pid: inc.pid, detail: error.message })
           inc.writeFailed = failure
+          // Out of rotation now: no turn may be handed a process that cannot take input.
+          host.onBroken(inc, failure.message)
           // The answer to input written before may still be on its way, and the tool may be
           // exiting (the exit is then the better report): give both a moment.
-          if (!(yield* within(Duration.millis(100), Deferred.await(inc.exited)))) yield* breakWith(inc, failure)
+          if (yield* within(Duration.millis(100), Deferred.await(inc.exited))) return
+          yield* breakWith(inc, failure)
+          // A process that lives on without its stdin serves nobody; one whose exit went unheard
+          // would hold its slot for ever. End it, and report its end, so that the restart path runs.
+          if (yield* within(options.killAfter, Deferred.await(inc.exited))) return
+          yield* signalGroup(proc, "SIGKILL")
+          if (yield* within(Duration.seconds(2), Deferred.await(inc.exited))) return
+          Deferred.unsafeDone(
+            exitSeen,
+            Effect.succeed({ code: null, signal: "SIGKILL", at: new Date(clock.unsafeCurrentTimeMillis()) })
+          )
         })
       proc.listen({
         stdout: onOutput(false),

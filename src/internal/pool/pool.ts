@@ -99,6 +99,7 @@ export const make = (
             onOutput: (stream, bytes) => outputs.publish(id, stream, bytes),
             stderr: new ByteRing(options.stderrTailBytes),
             transcript: new ByteRing(options.transcriptBytes),
+            onBroken: (inc, reason) => supervisor.onBroken(slot, inc, reason),
             onExit: (inc, exit) => supervisor.onExit(slot, inc, exit),
             onReady: (inc, error) => supervisor.onReady(slot, inc, error),
             onNotification: (_inc, method, params) => {

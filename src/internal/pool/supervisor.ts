@@ -28,6 +28,8 @@ export interface Supervisor {
   readonly supervisors: FiberMap.FiberMap<number>
   /** Counts a restart, on the slot and in the metrics. */
   readonly countRestart: (slot: Slot) => void
+  /** The host's report that an incarnation can take no more input: out of rotation at once. */
+  readonly onBroken: (slot: Slot, inc: Incarnation, reason: string) => void
   /** The host's report that an incarnation exited: restarts it if the policy says so. */
   readonly onExit: (slot: Slot, inc: Incarnation, exit: ExitInfo) => Effect.Effect<void>
   /** The host's report that an incarnation is ready, or failed to start. */
@@ -62,6 +64,19 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
     const countRestart = (slot: Slot) => {
       slot.restarts++
       metrics.restart()
+    }
+
+    /**
+     * A write to the incarnation failed: it leaves the rotation now (`stopping`, which the router
+     * and turns skip, and which status and health do not count as serving). Its exit, awaited or
+     * forced by the instance (`instance.ts`), then runs the restart path as any other exit.
+     */
+    const onBroken = (slot: Slot, inc: Incarnation, reason: string): void => {
+      if (slot.current !== inc || inc.stopping) return
+      if (slot.state !== "ready" && slot.state !== "busy" && slot.state !== "starting") return
+      slot.state = "stopping"
+      slot.lastError = reason
+      router.dispatch()
     }
 
     const onExit = (slot: Slot, inc: Incarnation, exit: ExitInfo) =>
@@ -354,6 +369,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
     return {
       supervisors,
       countRestart,
+      onBroken,
       onExit,
       onReady,
       spawnInto,

@@ -47,6 +47,15 @@ const adapt = (handle: ChildProcess): Effect.Effect<Edge> => {
   if (stdin === null || stdout === null || stderr === null || pid === undefined) {
     return Effect.dieMessage("a process started with piped stdio has no pipes")
   }
+  // The exit is heard from the start and kept until someone listens: a tool killed between its
+  // spawn and `listen` (the pool may yield to the event loop in between) would otherwise exit
+  // unheard, and its instance would stay in rotation with a dead process (issue 17).
+  let exit: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined
+  let onExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined
+  handle.on("exit", (code, signal) => {
+    exit = { code, signal }
+    onExit?.(code, signal)
+  })
   return Effect.succeed<Edge>({
     pid,
     terminal: false,
@@ -58,7 +67,8 @@ const adapt = (handle: ChildProcess): Effect.Effect<Edge> => {
       stdout.on("data", listener.stdout).on("close", onClose)
       stderr.on("data", listener.stderr).on("close", onClose)
       stdin.on("error", listener.stdinError)
-      handle.on("exit", listener.exit)
+      onExit = listener.exit
+      if (exit !== undefined) listener.exit(exit.code, exit.signal)
     },
     stdin: writableStdin(stdin),
     pause: (stream) => (stream === "stdout" ? stdout : stderr).pause(),

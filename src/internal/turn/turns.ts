@@ -160,6 +160,12 @@ export const makeTurns = (pool: PoolCore, supervisor: Pick<Supervisor, "heal" | 
             yield* Instance.takeFrame(current, deadline)
             current.owed--
           }
+          // It may have broken or exited while this turn waited for the answers owed.
+          if (
+            slot.current !== current || !(slot.state === "ready" || slot.state === "starting" || slot.state === "busy")
+          ) {
+            return yield* Effect.fail(new InstanceNotRunning({ instance: slot.id, state: slot.state }))
+          }
           slot.state = "busy"
           if (current.codec.rpc !== undefined) {
             // A JSON-RPC turn: the input is {"method": ..., "params": ...}, the answer the result.
