@@ -8,9 +8,10 @@ import * as Schema from "effect/Schema"
 
 /**
  * The life of an instance: `starting` until ready, `ready` when idle, `busy` during a turn,
- * `stopping` while it is being shut down, `backing-off` before a restart, `exited` when its
- * process ended and nothing restarts it, `failed` when it could not be (re)started, and
- * `stopped` after the pool shut it down.
+ * `stopping` while it is being shut down (or, broken, replaced), `backing-off` before a restart,
+ * `cooling-down` while its restart breaker is open (too many restarts: it tries again at
+ * `nextAttemptAt`), `exited` when its process ended and nothing restarts it, `failed` when the
+ * pool gave up on it, and `stopped` after the pool shut it down.
  *
  * @since 0.1.0
  * @category models
@@ -21,6 +22,7 @@ export const State = Schema.Literal(
   "busy",
   "stopping",
   "backing-off",
+  "cooling-down",
   "exited",
   "failed",
   "stopped"
@@ -64,7 +66,16 @@ export const InstanceStatus = Schema.Struct({
   uptimeMillis: Schema.NonNegative,
   /** Turns completed by this instance, across restarts. */
   requests: Schema.NonNegativeInt,
+  /** Every restart: after a crash, by hand, or the pool's own (see `selfRestarts`). */
   restarts: Schema.NonNegativeInt,
+  /**
+   * Of `restarts`, and replacements by recycling, those the pool caused itself: healing an
+   * abandoned turn (the tool's exit on the interrupt among them), a failed health probe,
+   * `maxRequests` / `maxUptime` / `maxMemory`. They never trip the breaker.
+   */
+  selfRestarts: Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 }),
+  /** While `cooling-down`: when the next attempt to start it is due. */
+  nextAttemptAt: Schema.optional(Schema.Date),
   lastExit: Schema.NullOr(ExitInfo),
   lastError: Schema.NullOr(Schema.String),
   stderrTail: Schema.String
@@ -91,6 +102,7 @@ export const Health = Schema.Struct({
   starting: Schema.NonNegativeInt,
   stopping: Schema.NonNegativeInt,
   backingOff: Schema.NonNegativeInt,
+  coolingDown: Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 }),
   exited: Schema.NonNegativeInt,
   failed: Schema.NonNegativeInt,
   stopped: Schema.NonNegativeInt
@@ -120,6 +132,7 @@ export const health = (instances: ReadonlyArray<InstanceStatus>): Health => {
     starting: by("starting"),
     stopping: by("stopping"),
     backingOff: by("backing-off"),
+    coolingDown: by("cooling-down"),
     exited: by("exited"),
     failed: by("failed"),
     stopped: by("stopped")

@@ -52,6 +52,21 @@ export const Restarting = Schema.TaggedStruct("Restarting", {
 })
 
 /**
+ * Too many restarts within the intensity window: the instance's breaker tripped (the `trip`-th
+ * time). It rests for `delayMillis`, until `until`, then is restarted with a fresh window.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const CoolingDown = Schema.TaggedStruct("CoolingDown", {
+  ...instance,
+  trip: Schema.Int,
+  delayMillis: Schema.NonNegative,
+  until: Schema.Date,
+  reason: Schema.String
+})
+
+/**
  * The restart policy gave up on the instance: it is `failed`.
  *
  * @since 0.1.0
@@ -74,7 +89,7 @@ export const Stopped = Schema.TaggedStruct("Stopped", { ...instance })
  * @since 0.1.0
  * @category models
  */
-export const PoolEvent = Schema.Union(Spawned, Ready, Exited, Restarting, GaveUp, Stopped)
+export const PoolEvent = Schema.Union(Spawned, Ready, Exited, Restarting, CoolingDown, GaveUp, Stopped)
 
 /**
  * @since 0.1.0

@@ -1,7 +1,8 @@
 /**
  * When and how an instance whose process ended on its own is started again: OTP's temporary
  * (never), transient (on failure) and permanent (always), with delays from any `Schedule`, a
- * restart-intensity limit, and a reset after a stable uptime.
+ * restart-intensity limit that trips a breaker (the instance cools down, then tries again), and
+ * a reset after a stable uptime.
  *
  * @since 0.1.0
  */
@@ -23,10 +24,20 @@ export interface RestartPolicy {
    * the pool gives up: the instance is `failed`.
    */
   readonly schedule: Schedule.Schedule<unknown, ExitInfo>
-  /** At most `maxRestarts` restarts within `window`; one more and the pool gives up. */
+  /**
+   * At most `maxRestarts` restarts within `window`; one more trips the breaker: the instance
+   * cools down (see `coolDown`), or, under `coolDown: "never"`, the pool gives up on it.
+   */
   readonly intensity: { readonly maxRestarts: number; readonly window: Duration.Duration }
-  /** An instance that stayed up this long starts its schedule afresh. */
+  /** An instance that stayed up this long starts its schedule (and its cool-downs) afresh. */
   readonly resetAfter: Duration.Duration
+  /**
+   * The breaker's cool-downs: the pause after each trip of the intensity limit, fed the number
+   * of trips so far. After a pause the instance is restarted with a fresh intensity window.
+   * `"never"`: no cool-down, the instance is `failed` for good at the first trip. Absent: the
+   * default, `defaultCoolDown`. When the schedule is done, the pool gives up.
+   */
+  readonly coolDown?: Schedule.Schedule<unknown, number> | "never" | undefined
 }
 
 /**
@@ -40,6 +51,7 @@ export interface Options {
   readonly maxRestarts?: number
   readonly window?: Duration.DurationInput
   readonly resetAfter?: Duration.DurationInput
+  readonly coolDown?: Schedule.Schedule<unknown, number> | "never"
 }
 
 /**
@@ -54,6 +66,20 @@ export const defaultSchedule: Schedule.Schedule<unknown, ExitInfo> = Schedule.ex
   Schedule.asVoid
 )
 
+/**
+ * The default cool-downs of the breaker: 10 seconds after the first trip, doubling for each
+ * trip after it, each at most a minute; jittered (each 0.8 to 1.2 times that). A tool that stays
+ * up `resetAfter` starts again from 10 seconds.
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const defaultCoolDown: Schedule.Schedule<unknown, number> = Schedule.exponential("10 seconds").pipe(
+  Schedule.jittered,
+  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.minutes(1))),
+  Schedule.asVoid
+)
+
 const make = (mode: RestartPolicy["mode"], options: Options = {}): RestartPolicy => ({
   mode,
   schedule: options.schedule ?? defaultSchedule,
@@ -61,7 +87,8 @@ const make = (mode: RestartPolicy["mode"], options: Options = {}): RestartPolicy
     maxRestarts: options.maxRestarts ?? 5,
     window: Duration.decode(options.window ?? "1 minute")
   },
-  resetAfter: Duration.decode(options.resetAfter ?? "1 minute")
+  resetAfter: Duration.decode(options.resetAfter ?? "1 minute"),
+  coolDown: options.coolDown ?? defaultCoolDown
 })
 
 /**
@@ -102,8 +129,8 @@ export const onFailure = (options?: Options): RestartPolicy => make("OnFailure",
 export const always = (options?: Options): RestartPolicy => make("Always", options)
 
 /**
- * The default: restart on failure, with the default schedule, giving up after 5 restarts
- * within a minute.
+ * The default: restart on failure, with the default schedule; more than 5 restarts within a
+ * minute trip the breaker, which cools the instance down (`defaultCoolDown`) and tries again.
  *
  * @since 0.1.0
  * @category constructors

@@ -22,6 +22,7 @@ import type {
   InstanceNotRunning,
   PoolBusy,
   PoolClosed,
+  PoolUnavailable,
   ResponseTooLarge,
   RpcError,
   SpawnError,
@@ -141,7 +142,7 @@ export type TurnError = SendError | TurnTimeout | ResponseTooLarge | RpcError | 
  * @since 0.1.0
  * @category errors
  */
-export type SubmitError = TurnError | PoolBusy
+export type SubmitError = TurnError | PoolBusy | PoolUnavailable
 
 /**
  * Why `restart` can fail.
@@ -248,7 +249,7 @@ export interface ToolPool {
       readonly key?: string | undefined
       readonly acquireTimeout?: Duration.DurationInput | undefined
     }
-  ) => Effect.Effect<A, E | PoolBusy | PoolClosed, R>
+  ) => Effect.Effect<A, E | PoolBusy | PoolUnavailable | PoolClosed, R>
   /**
    * Grows or shrinks the pool to `instances` while it runs. New instances are ready when it
    * completes; removed ones (the highest ids) finish their turns first, then stop.

@@ -219,6 +219,27 @@ export class PoolBusy extends Data.TaggedError("PoolBusy")<{
 }
 
 /**
+ * No instance can serve, and none will within the caller's acquire timeout: every one is
+ * cooling down after too many restarts, or failed for good (or exited, under a policy that does
+ * not restart). `submit` fails at once instead of waiting. `nextAttemptAt` is when the first
+ * instance to cool down tries again (null when none will).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PoolUnavailable extends Data.TaggedError("PoolUnavailable")<{
+  readonly reason: string
+  readonly nextAttemptAt: Date | null
+}> {
+  override get message(): string {
+    const next = this.nextAttemptAt === null
+      ? "no instance will be started again"
+      : `the next attempt is due at ${this.nextAttemptAt.toISOString()}`
+    return `the pool cannot serve: ${this.reason}; ${next}`
+  }
+}
+
+/**
  * The pool is shutting down or has shut down; it takes no more work.
  *
  * @since 0.1.0
@@ -248,4 +269,5 @@ export type ToolPoolError =
   | RpcError
   | IncompleteInput
   | PoolBusy
+  | PoolUnavailable
   | PoolClosed

@@ -49,6 +49,23 @@ export const turnLatency: Metric.Metric<
 export const restarts: Metric.Metric.Counter<number> = internal.restarts
 
 /**
+ * Restarts and replacements the pool caused itself: healing an abandoned turn, a failed health
+ * probe, recycling (`maxRequests`, `maxUptime`, `maxMemory`). They never trip the breaker.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const selfRestarts: Metric.Metric.Counter<number> = internal.selfRestarts
+
+/**
+ * Trips of instances' restart breakers: each starts a cool-down (`CoolingDown` event).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const breakerTrips: Metric.Metric.Counter<number> = internal.breakerTrips
+
+/**
  * `submit` and `withInstance` callers waiting for an instance.
  *
  * @since 0.1.0

@@ -259,7 +259,8 @@ describe("ToolPoolTest", () => {
       })
       expect((yield* pool.status)[0]).toMatchObject({ lastError: "killed by SIGKILL", lastExit: { signal: "SIGKILL" } })
       expect(yield* pool.health).toMatchObject({ exited: 1, alive: 0 })
-      expect(yield* Effect.flip(pool.submit("x"))).toMatchObject({ _tag: "PoolBusy", reason: "no instance is running" })
+      // nothing will serve (exited, under a policy that does not restart it): at once, and why
+      expect(yield* Effect.flip(pool.submit("x"))).toMatchObject({ _tag: "PoolUnavailable", nextAttemptAt: null })
       yield* pool.restart(0)
       expect((yield* pool.status)[0]).toMatchObject({ state: "ready", restarts: 1 })
     }))

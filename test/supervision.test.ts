@@ -8,6 +8,7 @@ import { Framing, RestartPolicy, ToolPool } from "../src/index.js"
 import type { PoolEvent, PoolOptions } from "../src/index.js"
 import type { TurnOptions } from "../src/ToolPool.js"
 import { mockTool, mockToolPath } from "./utils/mockTool.js"
+import { readlineEcho } from "./utils/readlineEcho.js"
 
 const provide = Effect.provide(NodeContext.layer)
 
@@ -105,26 +106,68 @@ describe("supervision", () => {
       expect((yield* pool.health).failed).toBe(1)
       const error = yield* Effect.flip(pool.request(0, "/echo hi"))
       expect(error._tag).toBe("InstanceNotRunning")
-      const busy = yield* Effect.flip(pool.submit("/echo hi"))
-      expect(busy._tag).toBe("PoolBusy")
+      const unavailable = yield* Effect.flip(pool.submit("/echo hi"))
+      expect(unavailable._tag).toBe("PoolUnavailable")
     }).pipe(provide))
 
-  it.scopedLive("the intensity limit: at most N restarts within the window", () =>
+  it.scopedLive("the intensity limit trips the breaker: the instance cools down, then comes back", () =>
     Effect.gen(function*() {
       const pool = yield* ToolPool.make(
         mockTool({
-          restart: RestartPolicy.always({ schedule: Schedule.spaced("10 millis"), maxRestarts: 2, window: "1 minute" })
+          restart: RestartPolicy.always({
+            schedule: Schedule.spaced("10 millis"),
+            maxRestarts: 2,
+            window: "1 minute",
+            coolDown: Schedule.spaced("1500 millis")
+          })
         })
       )
+      const events = yield* collectEvents(pool, (all) => all.some((e) => e._tag === "CoolingDown"))
       for (let i = 0; i < 2; i++) {
         yield* Effect.flip(pool.request(0, "/crash 1"))
         yield* untilState(pool, 0, "ready")
       }
       yield* Effect.flip(pool.request(0, "/crash 1"))
+      yield* untilState(pool, 0, "cooling-down")
+      const cooling = (yield* pool.status)[0]
+      expect(cooling?.restarts).toBe(2)
+      expect(cooling?.lastError).toContain("2 restarts within")
+      const due = cooling?.nextAttemptAt?.getTime() ?? 0
+      expect(due).toBeGreaterThan(Date.now())
+      const tripped = (yield* Fiber.join(events)).find((e) => e._tag === "CoolingDown")
+      expect(tripped).toMatchObject({ instance: 0, trip: 1, delayMillis: 1500 })
+      expect((yield* pool.health).coolingDown).toBe(1)
+      // nothing can serve before it is due: submit says so at once, instead of waiting
+      const unavailable = yield* Effect.flip(pool.submit("/echo hi", { acquireTimeout: "200 millis" }))
+      expect(unavailable).toMatchObject({ _tag: "PoolUnavailable", nextAttemptAt: new Date(due) })
+      expect(unavailable.message).toContain("cooling-down")
+      // a caller who would wait past the due time waits, and is served
+      expect((yield* pool.submit("/echo waited", { acquireTimeout: "10 seconds" })).output).toBe("waited")
+      expect(Date.now()).toBeGreaterThanOrEqual(due)
+      // re-armed: a fresh intensity window
+      yield* Effect.flip(pool.request(0, "/crash 1"))
+      yield* untilState(pool, 0, "ready")
+      expect((yield* pool.status)[0]?.restarts).toBe(4)
+    }).pipe(provide))
+
+  it.scopedLive("under coolDown: \"never\" the first trip of the intensity limit is the end: failed", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(
+        mockTool({
+          restart: RestartPolicy.always({ schedule: Schedule.spaced("10 millis"), maxRestarts: 1, coolDown: "never" })
+        })
+      )
+      yield* Effect.flip(pool.request(0, "/crash 1"))
+      yield* untilState(pool, 0, "ready")
+      yield* Effect.flip(pool.request(0, "/crash 1"))
       yield* untilState(pool, 0, "failed")
       const status = (yield* pool.status)[0]
-      expect(status?.restarts).toBe(2)
-      expect(status?.lastError).toContain("2 restarts within")
+      expect(status?.lastError).toContain("gave up restarting: 1 restarts within")
+      expect(status?.nextAttemptAt).toBeUndefined()
+      expect(yield* Effect.flip(pool.submit("/echo hi"))).toMatchObject({
+        _tag: "PoolUnavailable",
+        nextAttemptAt: null
+      })
     }).pipe(provide))
 
   it.scopedLive("never leaves an instance exited; on-failure restarts only after a failure; always after any exit", () =>
@@ -239,7 +282,9 @@ describe("continuation prompts", () => {
       expect(yield* pool.request(0, "/echo next")).toBe("next")
       expect((yield* pool.status)[0]?.pid).toBe(pid)
     }).pipe(provide))
+})
 
+describe("out of rotation, breaker, self-restarts", () => {
   it.scopedLive("a tool that closed its stdin leaves the rotation at once, is ended and comes back", () =>
     Effect.gen(function*() {
       const pool = yield* ToolPool.make(mockTool({ instances: 2, killAfter: "300 millis" }))
@@ -257,5 +302,40 @@ describe("continuation prompts", () => {
       const [back] = yield* pool.status
       expect(back?.pid).not.toBe(pid)
       expect(yield* pool.request(0, "/echo again")).toBe("again")
+    }).pipe(provide))
+
+  it.scopedLive("the pool's own stops are not crashes: a tool that exits on each heal never trips the breaker", () =>
+    Effect.gen(function*() {
+      // default policy: more than 5 crash restarts a minute would trip the breaker
+      const pool = yield* ToolPool.make(readlineEcho(0, { instances: 1 }))
+      for (let i = 0; i < 8; i++) {
+        // a turn abandoned by its caller: the heal's SIGINT ends the tool
+        const pid = (yield* pool.status)[0]?.pid
+        const error = yield* Effect.flip(pool.request(0, "no answer", { timeout: "0 millis" }))
+        expect(error._tag).toBe("TurnTimeout")
+        yield* pool.status.pipe(
+          Effect.repeat({
+            schedule: Schedule.spaced("20 millis"),
+            until: (all) => all[0]?.state === "ready" && all[0].pid !== pid
+          }),
+          Effect.timeout("10 seconds")
+        )
+      }
+      expect(yield* pool.request(0, "still here")).toBe("still here")
+      const status = (yield* pool.status)[0]
+      expect(status?.state).toBe("ready")
+      expect(status?.selfRestarts).toBe(8)
+      expect(status?.restarts).toBe(8)
+    }).pipe(provide))
+
+  it.scopedLive("recycling by maxRequests counts as the pool's own", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(mockTool({ maxRequests: 2 }))
+      for (let i = 0; i < 2; i++) yield* pool.request(0, `/echo ${i}`)
+      yield* pool.status.pipe(
+        Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (all) => all[0]?.selfRestarts === 1 }),
+        Effect.timeout("10 seconds")
+      )
+      expect((yield* pool.status)[0]).toMatchObject({ state: "ready", restarts: 0, selfRestarts: 1 })
     }).pipe(provide))
 })

@@ -7,32 +7,83 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import type * as Schedule from "effect/Schedule"
+import * as Schedule from "effect/Schedule"
 import type { ExitInfo } from "../../InstanceStatus.js"
 import type { PoolEvent } from "../../PoolEvent.js"
 import type { RestartPolicy } from "../../RestartPolicy.js"
+import { defaultCoolDown } from "../../RestartPolicy.js"
 
 /** @internal */
 export interface Backoff {
   readonly driver: Schedule.ScheduleDriver<Duration.Duration, ExitInfo>
   attempts: number
   recentRestarts: Array<number>
+  /** Steps the breaker's cool-downs; yields each delay without waiting it. */
+  readonly coolDowns: Schedule.ScheduleDriver<Duration.Duration, number> | undefined
+  /** Trips of the breaker since the cool-downs were last reset. */
+  trips: number
 }
 
-/** An instance that stayed up `resetAfter` starts its schedule afresh. @internal */
+/** The driver of a policy's cool-downs (none under `coolDown: "never"`). @internal */
+export const coolDownDriver = (
+  policy: RestartPolicy
+): Effect.Effect<Schedule.ScheduleDriver<Duration.Duration, number> | undefined> =>
+  policy.coolDown === "never"
+    ? Effect.succeed(undefined)
+    : Schedule.driver(
+      // the delays as the output, with no wait of the driver's own: the supervisor waits, once it
+      // has said until when
+      Schedule.delays(policy.coolDown ?? defaultCoolDown).pipe(Schedule.modifyDelay(() => Duration.zero))
+    )
+
+/** An instance that stayed up `resetAfter` starts its schedule and its cool-downs afresh. @internal */
 export const resetIfStable = (backoff: Backoff, policy: RestartPolicy, uptimeMillis: number): Effect.Effect<void> =>
   uptimeMillis >= Duration.toMillis(policy.resetAfter)
-    ? Effect.zipRight(
+    ? Effect.all([
       backoff.driver.reset,
+      backoff.coolDowns?.reset ?? Effect.void,
       Effect.sync(() => {
         backoff.attempts = 0
+        backoff.trips = 0
       })
-    )
+    ], { discard: true })
     : Effect.void
 
 /**
+ * The breaker trips: the next cool-down, if the policy has one left (its delay, not waited);
+ * none means give up.
+ * @internal
+ */
+export const trip = (backoff: Backoff): Effect.Effect<Option.Option<Duration.Duration>> =>
+  backoff.coolDowns === undefined
+    ? Effect.succeedNone
+    : Effect.option(backoff.coolDowns.next(backoff.trips)).pipe(
+      Effect.tap((delay) =>
+        Effect.sync(() => {
+          if (Option.isSome(delay)) backoff.trips++
+        })
+      )
+    )
+
+/** After a cool-down: a fresh intensity window and schedule, for the attempts to come. @internal */
+export const rearm = (backoff: Backoff): Effect.Effect<void> =>
+  Effect.zipRight(
+    backoff.driver.reset,
+    Effect.sync(() => {
+      backoff.recentRestarts = []
+      backoff.attempts = 0
+    })
+  )
+
+/** Why the policy did not restart: the intensity limit (the breaker trips) or the schedule's end. @internal */
+export interface NoRestart {
+  readonly reason: string
+  readonly tripped: boolean
+}
+
+/**
  * The next restart of an instance after `failure`: waits the schedule's delay and returns it,
- * or returns why the policy gives up (intensity passed, schedule done). `beforeWait` runs once
+ * or returns why it does not restart (intensity passed: the breaker trips; schedule done). `beforeWait` runs once
  * the restart is decided on, before the wait.
  * @internal
  */
@@ -42,17 +93,18 @@ export const nextRestart = (
   failure: ExitInfo,
   now: Effect.Effect<number>,
   beforeWait: Effect.Effect<void>
-): Effect.Effect<Either.Either<Duration.Duration, string>> =>
+): Effect.Effect<Either.Either<Duration.Duration, NoRestart>> =>
   Effect.gen(function*() {
     const started = yield* now
     const window = Duration.toMillis(policy.intensity.window)
     backoff.recentRestarts = backoff.recentRestarts.filter((t) => started - t < window)
     if (backoff.recentRestarts.length >= policy.intensity.maxRestarts) {
-      return Either.left(`${policy.intensity.maxRestarts} restarts within ${Duration.format(policy.intensity.window)}`)
+      const reason = `${policy.intensity.maxRestarts} restarts within ${Duration.format(policy.intensity.window)}`
+      return Either.left({ reason, tripped: true })
     }
     yield* beforeWait
     const delay = yield* Effect.option(backoff.driver.next(failure))
-    if (Option.isNone(delay)) return Either.left("the restart schedule is exhausted")
+    if (Option.isNone(delay)) return Either.left({ reason: "the restart schedule is exhausted", tripped: false })
     backoff.attempts++
     backoff.recentRestarts.push(yield* now)
     return Either.right(delay.value)

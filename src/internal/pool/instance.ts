@@ -96,6 +96,8 @@ export interface Incarnation {
   lastOutputAt: number
   /** Responses still to come for turns whose callers gave up (timed out or were interrupted). */
   owed: number
+  /** The pool has interrupted the tool to heal it: an exit now is the pool's doing. */
+  healing: boolean
   stopping: boolean
   /** Completed when `stop` has finished; set by the first `stop`, which the others wait for. */
   stopped: Deferred.Deferred<void> | undefined
@@ -160,6 +162,7 @@ export const spawn = (
         watcher: undefined,
         lastOutputAt: clock.unsafeCurrentTimeMillis(),
         owed: 0,
+        healing: false,
         stopping: false,
         stopped: undefined,
         live: host.live

@@ -27,6 +27,18 @@ export const turnLatency = Metric.histogram(
 /** Restarts of instances: automatic, by hand, by heal or probe. @internal */
 export const restarts = Metric.counter("toolpool_restarts", { description: "instance restarts", incremental: true })
 
+/** Restarts and replacements the pool caused itself (healing, probes, recycling). @internal */
+export const selfRestarts = Metric.counter("toolpool_self_restarts", {
+  description: "restarts and replacements the pool caused itself (healing, probes, recycling)",
+  incremental: true
+})
+
+/** Trips of instances' restart breakers (each starts a cool-down). @internal */
+export const breakerTrips = Metric.counter("toolpool_breaker_trips", {
+  description: "restart breaker trips (cool-downs started)",
+  incremental: true
+})
+
 /** `submit` callers waiting for an instance. @internal */
 export const queueDepth = Metric.gauge("toolpool_queue_depth", { description: "submit callers waiting" })
 
@@ -65,6 +77,8 @@ export const forPool = (pool: string) => {
       turnLatency.unsafeUpdate(millis, poolOnly)
     },
     restart: () => restarts.unsafeUpdate(1, poolOnly),
+    selfRestart: () => selfRestarts.unsafeUpdate(1, poolOnly),
+    trip: () => breakerTrips.unsafeUpdate(1, poolOnly),
     queue: (depth: number) => queueDepth.unsafeUpdate(depth, poolOnly),
     states: (current: ReadonlyArray<State>) => {
       for (const state of states) {

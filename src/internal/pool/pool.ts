@@ -20,8 +20,9 @@ import { health as countHealth } from "../../InstanceStatus.js"
 import type { PoolEvent } from "../../PoolEvent.js"
 import type { Input } from "../../PoolOptions.js"
 import { decode } from "../../PoolOptions.js"
+import { restartsAfter } from "../../RestartPolicy.js"
 import type { Lease, Notification, RestartError, ToolPool } from "../../ToolPool.js"
-import type { PoolBusy, SpawnError } from "../../ToolPoolError.js"
+import type { PoolBusy, PoolUnavailable, SpawnError } from "../../ToolPoolError.js"
 import { ConfigError, PoolClosed, UnknownInstance } from "../../ToolPoolError.js"
 import * as Transport from "../../Transport.js"
 import { Outputs } from "../output/outputs.js"
@@ -30,8 +31,10 @@ import { Alarm } from "../turn/alarm.js"
 import { leaseScoped, makeStreams } from "../turn/streams.js"
 import { TurnLock } from "../turn/turnLock.js"
 import { makeTurns } from "../turn/turns.js"
+import { coolDownDriver } from "./backoff.js"
 import * as Instance from "./instance.js"
 import * as Metrics from "./metrics.js"
+import type { Outlook } from "./router.js"
 import { lookup, makeRouter, retire, useReserved } from "./router.js"
 import type { PoolCore, Slot } from "./slot.js"
 import { makeSupervisor } from "./supervisor.js"
@@ -62,7 +65,23 @@ export const make = (
     // Grows and shrinks with `resize`; ids stay dense: 0 .. slots.length - 1. Filled below, once
     // the supervisor that the slots report to exists; the router reads it only when it routes.
     const slots: Array<Slot> = []
-    const router = makeRouter(slots, options.maxQueue, metrics.queue)
+    const router = makeRouter(slots, options.maxQueue, metrics.queue, outlook, () => clock.unsafeCurrentTimeMillis())
+
+    /** When a slot that cannot serve now may serve again, for the router's fail-fast. */
+    function outlook(slot: Slot): Outlook {
+      switch (slot.state) {
+        case "cooling-down":
+          return slot.nextAttemptAt ?? "soon"
+        case "failed":
+        case "stopped":
+          return "never"
+        case "exited":
+          // restarted unless the policy says not
+          return slot.lastExit !== null && !restartsAfter(options.restart, slot.lastExit) ? "never" : "soon"
+        default:
+          return "soon"
+      }
+    }
 
     const slotOf = (id: number): Effect.Effect<Slot, UnknownInstance | PoolClosed> =>
       lookup(slots, () => pool.closed, id)
@@ -88,44 +107,54 @@ export const make = (
     const { call, notify, read, release, request, send, submit } = makeTurns(pool, supervisor)
 
     const makeSlot = (id: number): Effect.Effect<Slot> =>
-      Effect.map(Schedule.driver(Schedule.delays(options.restart.schedule)), (driver) => {
-        const slot: Slot = {
-          id,
-          host: {
+      Effect.map(
+        Effect.all([
+          Schedule.driver(Schedule.delays(options.restart.schedule)),
+          coolDownDriver(options.restart)
+        ]),
+        ([driver, coolDowns]) => {
+          const slot: Slot = {
             id,
-            options,
-            transport,
-            clock,
-            onOutput: (stream, bytes) => outputs.publish(id, stream, bytes),
-            stderr: new ByteRing(options.stderrTailBytes),
-            transcript: new ByteRing(options.transcriptBytes),
-            onBroken: (inc, reason) => supervisor.onBroken(slot, inc, reason),
-            onExit: (inc, exit) => supervisor.onExit(slot, inc, exit),
-            onReady: (inc, error) => supervisor.onReady(slot, inc, error),
-            onNotification: (_inc, method, params) => {
-              notifications.unsafeOffer({ instance: id, method, params })
+            host: {
+              id,
+              options,
+              transport,
+              clock,
+              onOutput: (stream, bytes) => outputs.publish(id, stream, bytes),
+              stderr: new ByteRing(options.stderrTailBytes),
+              transcript: new ByteRing(options.transcriptBytes),
+              onBroken: (inc, reason) => supervisor.onBroken(slot, inc, reason),
+              onExit: (inc, exit) => supervisor.onExit(slot, inc, exit),
+              onReady: (inc, error) => supervisor.onReady(slot, inc, error),
+              onNotification: (_inc, method, params) => {
+                notifications.unsafeOffer({ instance: id, method, params })
+              },
+              live
             },
-            live
-          },
-          state: "starting",
-          pending: 0,
-          retiring: false,
-          recycling: false,
-          current: undefined,
-          requests: 0,
-          servedByCurrent: 0,
-          restarts: 0,
-          lastExit: null,
-          lastError: null,
-          turn: new TurnLock(),
-          alarm: new Alarm(),
-          lifecycle: Effect.unsafeMakeSemaphore(1),
-          driver,
-          attempts: 0,
-          recentRestarts: []
+            state: "starting",
+            pending: 0,
+            retiring: false,
+            recycling: false,
+            current: undefined,
+            requests: 0,
+            servedByCurrent: 0,
+            restarts: 0,
+            lastExit: null,
+            lastError: null,
+            turn: new TurnLock(),
+            alarm: new Alarm(),
+            lifecycle: Effect.unsafeMakeSemaphore(1),
+            driver,
+            attempts: 0,
+            recentRestarts: [],
+            coolDowns,
+            trips: 0,
+            nextAttemptAt: undefined,
+            selfRestarts: 0
+          }
+          return slot
         }
-        return slot
-      })
+      )
     slots.push(...yield* Effect.forEach(Array.from({ length: options.instances }, (_, id) => id), makeSlot))
 
     const status: Effect.Effect<ReadonlyArray<InstanceStatus>> = Effect.map(
@@ -143,6 +172,10 @@ export const make = (
             uptimeMillis: alive ? Math.max(0, now - inc.startedAt.getTime()) : 0,
             requests: slot.requests,
             restarts: slot.restarts,
+            selfRestarts: slot.selfRestarts,
+            ...(slot.state === "cooling-down" && slot.nextAttemptAt !== undefined
+              ? { nextAttemptAt: new Date(slot.nextAttemptAt) }
+              : {}),
             lastExit: slot.lastExit,
             lastError: slot.lastError,
             stderrTail: slot.host.stderr.text()
@@ -218,9 +251,9 @@ export const make = (
     const withInstance = <A, E, R>(
       use: (lease: Lease) => Effect.Effect<A, E, R>,
       lease?: { readonly key?: string | undefined; readonly acquireTimeout?: Duration.DurationInput | undefined }
-    ): Effect.Effect<A, E | PoolBusy | PoolClosed, R> =>
+    ): Effect.Effect<A, E | PoolBusy | PoolUnavailable | PoolClosed, R> =>
       useReserved(
-        Effect.suspend((): Effect.Effect<Slot, PoolBusy | PoolClosed> =>
+        Effect.suspend((): Effect.Effect<Slot, PoolBusy | PoolUnavailable | PoolClosed> =>
           pool.closed
             ? Effect.fail(new PoolClosed())
             : router.acquire(

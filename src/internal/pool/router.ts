@@ -4,13 +4,14 @@
  * The one rule: dispatch on every change that can make an instance available (a turn ended,
  * an instance became ready, a waiter arrived). A waiter is handed an instance that is ready and
  * has no turn running or waiting; handing it over reserves it (`pending` goes up) until the
- * caller's turn ends.
+ * caller's turn ends. A caller no instance can serve before its acquire timeout (all cooling down,
+ * failed or exited for good) fails at once with `PoolUnavailable` instead of waiting it out.
  */
 import * as Deferred from "effect/Deferred"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
-import { PoolBusy, PoolClosed, UnknownInstance } from "../../ToolPoolError.js"
+import { PoolBusy, PoolClosed, PoolUnavailable, UnknownInstance } from "../../ToolPoolError.js"
 
 /**
  * How many `submit` keys the router remembers for affinity. Past it, the key used least
@@ -30,16 +31,28 @@ export interface Routable {
   readonly retiring: boolean
 }
 
+/**
+ * When an instance that cannot serve now may serve again: `"soon"` (starting, restarting, busy),
+ * at a known time (epoch ms: cooling down), or `"never"` (failed, stopped, removed).
+ * @internal
+ */
+export type Outlook = "soon" | "never" | number
+
 interface Waiter<S> {
   readonly key: string | undefined
-  readonly deferred: Deferred.Deferred<S, PoolBusy>
+  /** Until when it waits (epoch ms, the pool's clock). */
+  readonly until: number
+  readonly deferred: Deferred.Deferred<S, PoolBusy | PoolUnavailable>
   handed: S | undefined
 }
 
 /** @internal */
 export interface Router<S extends Routable> {
   /** An idle instance (the key's own while it lives), reserved for the caller. */
-  readonly acquire: (key: string | undefined, timeout: Duration.Duration) => Effect.Effect<S, PoolBusy>
+  readonly acquire: (
+    key: string | undefined,
+    timeout: Duration.Duration
+  ) => Effect.Effect<S, PoolBusy | PoolUnavailable>
   /** An idle instance, reserved for the caller, if one can be had without waiting. */
   readonly tryAcquire: (key: string | undefined) => S | undefined
   /** Something changed that may let a waiter go. */
@@ -54,7 +67,9 @@ export interface Router<S extends Routable> {
 export const makeRouter = <S extends Routable>(
   slots: ReadonlyArray<S>,
   maxQueue: number,
-  onQueue: (depth: number) => void = () => {}
+  onQueue: (depth: number) => void = () => {},
+  outlook: (slot: S) => Outlook = (slot) => slot.state === "backing-off" ? "soon" : "never",
+  now: () => number = Date.now
 ): Router<S> => {
   const waiters: Array<Waiter<S>> = []
   const affinity = new Map<string, S>()
@@ -101,20 +116,53 @@ export const makeRouter = <S extends Routable>(
     return slot
   }
 
-  /** Whether any instance may serve again: running, starting, or waiting to restart. */
-  const anyHope = () => slots.some((slot) => alive(slot) || (slot.state === "backing-off" && !slot.retiring))
+  /**
+   * When the first instance may serve: undefined if one is running or will soon (a waiter may
+   * wait), else the failure of those who cannot wait until then, with that time.
+   */
+  const unavailable = (): { readonly at: number | undefined; readonly error: () => PoolUnavailable } | undefined => {
+    let at: number | undefined
+    const counts = new Map<string, number>()
+    for (const slot of slots) {
+      if (!slot.retiring && alive(slot)) return undefined
+      const next = slot.retiring ? "never" : outlook(slot)
+      if (next === "soon") return undefined
+      if (next !== "never") at = at === undefined ? next : Math.min(at, next)
+      const state = slot.retiring ? "being removed" : slot.state
+      counts.set(state, (counts.get(state) ?? 0) + 1)
+    }
+    const error = () => {
+      const states = [...counts].map(([state, n]) => `${n} ${state}`).join(", ")
+      const wait = at === undefined ? "" : ` (in ${Duration.format(Duration.millis(Math.max(0, at - now())))})`
+      return new PoolUnavailable({
+        reason: `no instance is running or starting (${states})${wait}`,
+        nextAttemptAt: at === undefined ? null : new Date(at)
+      })
+    }
+    return { at, error }
+  }
 
-  const noneRunning = () => new PoolBusy({ queued: waiters.length, reason: "no instance is running" })
+  /** Fails the waiters that no instance can serve before they give up; true if any are left. */
+  const failHopeless = (): boolean => {
+    const outlook = unavailable()
+    if (outlook === undefined) return true
+    for (let i = 0; i < waiters.length;) {
+      const waiter = waiters[i]
+      if (waiter !== undefined && (outlook.at === undefined || outlook.at > waiter.until)) {
+        waiters.splice(i, 1)
+        Deferred.unsafeDone(waiter.deferred, Effect.fail(outlook.error()))
+      } else {
+        i++
+      }
+    }
+    onQueue(waiters.length)
+    return waiters.length > 0
+  }
 
   const dispatch = () => {
     // nobody waits (the common case at the end of a turn): nothing to hand over or to fail
     if (waiters.length === 0) return
-    if (!anyHope()) {
-      const failure = noneRunning()
-      for (const waiter of waiters.splice(0)) Deferred.unsafeDone(waiter.deferred, Effect.fail(failure))
-      onQueue(0)
-      return
-    }
+    if (!failHopeless()) return
     // Strict FIFO, except that a waiter whose keyed instance is busy does not hold up the others.
     for (let i = 0; i < waiters.length;) {
       const waiter = waiters[i]
@@ -138,17 +186,22 @@ export const makeRouter = <S extends Routable>(
     return slot === undefined ? undefined : reserve(slot)
   }
 
-  const acquire = (key: string | undefined, timeout: Duration.Duration): Effect.Effect<S, PoolBusy> =>
+  const acquire = (key: string | undefined, timeout: Duration.Duration): Effect.Effect<S, PoolBusy | PoolUnavailable> =>
     Effect.suspend(() => {
       const slot = tryAcquire(key)
       if (slot !== undefined) return Effect.succeed(slot)
-      if (!anyHope()) return Effect.fail(noneRunning())
+      const until = now() + Duration.toMillis(timeout)
+      const outlook = unavailable()
+      if (outlook !== undefined && (outlook.at === undefined || outlook.at > until)) {
+        return Effect.fail(outlook.error())
+      }
       if (waiters.length >= maxQueue) {
         return Effect.fail(new PoolBusy({ queued: waiters.length, reason: "the wait queue is full" }))
       }
       const waiter: Waiter<S> = {
         key,
-        deferred: Deferred.unsafeMake<S, PoolBusy>(FiberId.none),
+        until,
+        deferred: Deferred.unsafeMake<S, PoolBusy | PoolUnavailable>(FiberId.none),
         handed: undefined
       }
       waiters.push(waiter)

@@ -42,6 +42,14 @@ export interface Slot {
   attempts: number
   /** When the recent automatic restarts happened, for the intensity limit. */
   recentRestarts: Array<number>
+  /** Steps the breaker's cool-downs across its trips (none under `coolDown: "never"`). */
+  readonly coolDowns: Schedule.ScheduleDriver<Duration.Duration, number> | undefined
+  /** Trips of the breaker since the cool-downs were last reset. */
+  trips: number
+  /** While cooling down: when the next attempt is due (epoch ms, the pool's clock). */
+  nextAttemptAt: number | undefined
+  /** Restarts and replacements the pool caused itself (healing, probes, recycling). */
+  selfRestarts: number
   /** Turns completed by the current process (for `maxRequests`). */
   servedByCurrent: number
   /** Being removed by `resize`: no new turns. */

@@ -16,7 +16,7 @@ import { restartsAfter } from "../../RestartPolicy.js"
 import type { TurnError, TurnOptions } from "../../ToolPool.js"
 import type { SpawnError } from "../../ToolPoolError.js"
 import { liveClock } from "../turn/deadline.js"
-import { nextRestart, resetIfStable, restartingEvent } from "./backoff.js"
+import { nextRestart, rearm, resetIfStable, restartingEvent, trip } from "./backoff.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
 import type { PoolCore, Slot } from "./slot.js"
@@ -66,6 +66,12 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
       metrics.restart()
     }
 
+    /** A restart or replacement the pool caused itself: counted apart, never against the breaker. */
+    const countSelfRestart = (slot: Slot) => {
+      slot.selfRestarts++
+      metrics.selfRestart()
+    }
+
     /**
      * A write to the incarnation failed: it leaves the rotation now (`stopping`, which the router
      * and turns skip, and which status and health do not count as serving). Its exit, awaited or
@@ -104,6 +110,11 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
             // What the tool left behind (children, pipes, fibers) goes now, in the background;
             // the slot keeps its state, and a restart does not wait for it.
             const cleanup = FiberSet.run(pool.background, Instance.stop(inc, options))
+            // The tool ended on the pool's own interrupt (healing an abandoned turn: many tools
+            // exit on SIGINT). Not a crash: it is started again at once, as healing would.
+            if (inc.healing && (exit.signal === null || exit.signal === "SIGINT")) {
+              return cleanup.pipe(Effect.zipRight(FiberMap.run(supervisors, slot.id, restartOwn(slot, inc))))
+            }
             if (!restartsAfter(options.restart, exit)) return Effect.asVoid(cleanup)
             // The latest exit drives the restarts: a supervisor still waiting for the readiness
             // of the process that just ended gives way to a new one.
@@ -147,10 +158,15 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         while (true) {
           const beforeWait = Effect.sync(() => {
             slot.state = "backing-off"
+            slot.nextAttemptAt = undefined
             router.dispatch()
           })
           const decided = yield* nextRestart(slot, policy, failure, Clock.currentTimeMillis, beforeWait)
-          if (decided._tag === "Left") return yield* giveUp(slot, decided.left)
+          if (decided._tag === "Left") {
+            const { reason, tripped } = decided.left
+            if (tripped && (yield* coolDown(slot, reason))) continue
+            return yield* giveUp(slot, reason)
+          }
           yield* emit(restartingEvent(slot.id, slot, decided.right, failure, nowOf(slot)))
           const next = yield* Effect.gen(function*() {
             // (A slot being removed is restarted too: the removal stops it, a cancelled one keeps
@@ -171,6 +187,53 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
             failure = { code: null, signal: null, at: nowOf(slot) }
           }
         }
+      }).pipe(Effect.annotateLogs({ instance: slot.id }))
+
+    /**
+     * The breaker trips: the instance rests for the policy's next cool-down (`cooling-down`, with
+     * the time of its next attempt), then its restarts start afresh. False when the policy has no
+     * cool-down left (`coolDown: "never"`, or its schedule done): the caller gives up.
+     */
+    const coolDown = (slot: Slot, reason: string): Effect.Effect<boolean> =>
+      Effect.gen(function*() {
+        const delay = yield* trip(slot)
+        if (Option.isNone(delay)) return false
+        const now = yield* Clock.currentTimeMillis
+        const until = now + Duration.toMillis(delay.value)
+        slot.state = "cooling-down"
+        slot.nextAttemptAt = until
+        slot.lastError = `restarts paused (${reason}); next attempt at ${new Date(until).toISOString()}`
+        metrics.trip()
+        // waiters that cannot be served before then fail now (`router.ts`)
+        router.dispatch()
+        yield* emit({
+          _tag: "CoolingDown",
+          instance: slot.id,
+          trip: slot.trips,
+          delayMillis: Duration.toMillis(delay.value),
+          until: new Date(until),
+          reason,
+          at: new Date(now)
+        })
+        yield* Effect.logWarning(`instance ${slot.id}: ${reason}; cooling down for ${Duration.format(delay.value)}`)
+        yield* Effect.sleep(delay.value)
+        yield* rearm(slot)
+        return true
+      })
+
+    /**
+     * Starts an instance again at once after an exit the pool caused itself (its interrupt while
+     * healing): no delay, no count against the intensity limit.
+     */
+    const restartOwn = (slot: Slot, ended: Incarnation): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const next = yield* Effect.suspend(() => {
+          if (pool.closed || slot.current !== ended || slots[slot.id] !== slot) return Effect.succeed(undefined)
+          countRestart(slot)
+          countSelfRestart(slot)
+          return Effect.option(spawnInto(slot))
+        }).pipe(slot.lifecycle.withPermits(1))
+        if (next !== undefined && Option.isSome(next)) yield* Effect.ignore(Deferred.await(next.value.ready))
       }).pipe(Effect.annotateLogs({ instance: slot.id }))
 
     const giveUp = (slot: Slot, reason: string) =>
@@ -232,6 +295,8 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
     const heal = (slot: Slot, inc: Incarnation): Effect.Effect<void> =>
       Effect.gen(function*() {
         const { interrupt } = options
+        // An exit from here on is the interrupt's doing, not a crash (`onExit`).
+        inc.healing = true
         if (interrupt === "SIGINT") inc.process.interrupt()
         else if (interrupt !== "none") yield* Effect.ignore(Instance.write(inc, inc.codec.encode(interrupt.input)))
         const answered = yield* Instance.within(
@@ -258,7 +323,11 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
             }
           }).pipe(Effect.ignore)
         ))
-        if (synced || inc.broken !== undefined || pool.closed || slot.current !== inc) return
+        if (synced || inc.broken !== undefined || pool.closed || slot.current !== inc) {
+          // Still exiting on the interrupt, the exit is seen as the heal's; otherwise over.
+          if (inc.broken === undefined) inc.healing = false
+          return
+        }
         yield* Effect.logWarning(`instance ${slot.id} did not recover from an abandoned turn: restarting it`)
         yield* replace(slot, inc)
       }).pipe(Effect.annotateLogs({ instance: slot.id }))
@@ -280,6 +349,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         // the pool may have closed during the stop: then nothing new starts
         if (pool.closed) return undefined
         countRestart(slot)
+        countSelfRestart(slot)
         return yield* spawnInto(slot)
       }).pipe(
         slot.lifecycle.withPermits(1),
@@ -314,6 +384,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
               old.stopping = true
               slot.current = fresh
               slot.servedByCurrent = 0
+              countSelfRestart(slot)
               if (slot.state === "ready" || slot.state === "busy") slot.state = "ready"
               yield* emit({ _tag: "Spawned", instance: slot.id, pid: fresh.pid, at: fresh.startedAt })
               router.dispatch()

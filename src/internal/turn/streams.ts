@@ -19,7 +19,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Framing } from "../../Framing.js"
 import type { Notification, StreamPart, SubmitOptions, ToolPool, TurnError, TurnOptions } from "../../ToolPool.js"
-import type { PoolBusy, PoolClosed } from "../../ToolPoolError.js"
+import type { PoolBusy, PoolClosed, PoolUnavailable } from "../../ToolPoolError.js"
 import type { Outputs } from "../output/outputs.js"
 
 /** Parts queued per streaming turn before the oldest output goes (a consumer that lags). */
@@ -40,7 +40,7 @@ export interface StreamHost {
   /** Holds an instance (as `withInstance` does) for the life of the scope. */
   readonly lease: (
     options: { readonly key?: string | undefined; readonly acquireTimeout?: SubmitOptions["acquireTimeout"] }
-  ) => Effect.Effect<number, PoolBusy | PoolClosed, Scope.Scope>
+  ) => Effect.Effect<number, PoolBusy | PoolUnavailable | PoolClosed, Scope.Scope>
 }
 
 /** Live output as parts: text chunks, or for line-delimited JSON, each message. */
@@ -146,7 +146,7 @@ export const makeStreams = (host: StreamHost) => ({
 export const leaseScoped = (
   withInstance: ToolPool["withInstance"],
   options: Parameters<StreamHost["lease"]>[0]
-): Effect.Effect<number, PoolBusy | PoolClosed, Scope.Scope> =>
+): Effect.Effect<number, PoolBusy | PoolUnavailable | PoolClosed, Scope.Scope> =>
   Effect.gen(function*() {
     const leased = yield* Deferred.make<number>()
     const released = yield* Deferred.make<void>()
