@@ -116,6 +116,12 @@ export interface Process {
   readonly pid: number
   /** Output is one terminal stream: echo, CR LF and ANSI codes come with the tool's own output. */
   readonly terminal: boolean
+  /**
+   * The OS process group the tool leads, when it is a local process of this machine (absent
+   * for in-memory and remote ones): the pool's lifeline ends that group if the pool's own
+   * process dies without stopping it.
+   */
+  readonly group?: number | undefined
   /** Starts the flow of events; called once, right after the spawn. */
   readonly listen: (listener: Listener) => void
   readonly stdin: Stdin

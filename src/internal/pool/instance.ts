@@ -26,6 +26,7 @@ import type { Codec } from "../framing/index.js"
 import { makeCodec } from "../framing/index.js"
 import { Inbox } from "../output/inbox.js"
 import type { ByteRing } from "../output/ring.js"
+import type { Lifeline } from "../process/lifeline.js"
 import type { Input } from "../process/stdin.js"
 import { Stdin } from "../process/stdin.js"
 import { reapGroup, signalGroup, waitUpTo } from "../process/terminate.js"
@@ -63,6 +64,8 @@ export interface Host {
    * removes. Whatever else goes wrong, the pool's shutdown stops what is left in it.
    */
   readonly live: Set<Incarnation>
+  /** The pool's watchdog, which ends the tools' groups if the pool's process dies first. */
+  readonly lifeline: Lifeline
 }
 
 /** @internal */
@@ -103,6 +106,7 @@ export interface Incarnation {
   stopped: Deferred.Deferred<void> | undefined
   /** The pool's incarnations not yet stopped, this one among them until `stop` ends. */
   readonly live: Set<Incarnation>
+  readonly lifeline: Lifeline
 }
 
 const spawnFailure = (host: Host, error: Transport.TransportError): SpawnError =>
@@ -165,9 +169,11 @@ export const spawn = (
         healing: false,
         stopping: false,
         stopped: undefined,
-        live: host.live
+        live: host.live,
+        lifeline: host.lifeline
       }
       host.live.add(inc)
+      host.lifeline.hold(proc.group)
       if (adopt !== undefined) yield* adopt(inc)
       const { codec } = inc
       // Effects that output calls for (answers to the tool's requests, logs) run in the
@@ -557,6 +563,7 @@ const stopOnce = (inc: Incarnation, options: PoolOptions): Effect.Effect<void> =
     }
     // The tool is gone; its children may not be.
     yield* reapGroup(inc.process, childrenMay)
+    inc.lifeline.release(inc.process.group)
     // Let the exit be reported (to the caller of a turn in flight, among others) before the
     // scope goes, taking the watcher with it.
     if (inc.watcher !== undefined) yield* waitUpTo(Duration.seconds(1), Fiber.await(inc.watcher))

@@ -27,6 +27,7 @@ import { ConfigError, PoolClosed, UnknownInstance } from "../../ToolPoolError.js
 import * as Transport from "../../Transport.js"
 import { Outputs } from "../output/outputs.js"
 import { ByteRing } from "../output/ring.js"
+import { Lifeline } from "../process/lifeline.js"
 import { Alarm } from "../turn/alarm.js"
 import { leaseScoped, makeStreams } from "../turn/streams.js"
 import { TurnLock } from "../turn/turnLock.js"
@@ -89,6 +90,9 @@ export const make = (
     const runtime = yield* Effect.runtime<never>()
     const background = yield* FiberSet.make()
     const live = new Set<Instance.Incarnation>()
+    // Started with the first local tool; closed after the shutdown (finalizers run in reverse).
+    const lifeline = new Lifeline()
+    yield* Effect.addFinalizer(() => Effect.sync(() => lifeline.close()))
     const pool: PoolCore = {
       options,
       slots,
@@ -129,7 +133,8 @@ export const make = (
               onNotification: (_inc, method, params) => {
                 notifications.unsafeOffer({ instance: id, method, params })
               },
-              live
+              live,
+              lifeline
             },
             state: "starting",
             pending: 0,

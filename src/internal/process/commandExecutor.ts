@@ -126,6 +126,7 @@ class StreamedProcess {
   edge(): Edge {
     return {
       pid: this.process.pid,
+      group: this.ownGroup ? this.process.pid : undefined,
       terminal: false,
       listen: (listener) => this.listen(listener),
       stdin: {

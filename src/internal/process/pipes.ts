@@ -58,6 +58,7 @@ const adapt = (handle: ChildProcess): Effect.Effect<Edge> => {
   })
   return Effect.succeed<Edge>({
     pid,
+    group: pid,
     terminal: false,
     listen: (listener) => {
       let open = 2

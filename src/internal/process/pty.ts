@@ -166,6 +166,7 @@ class Terminal {
     const pty = this.pty
     return {
       pid: pty.pid,
+      group: pty.pid,
       terminal: true,
       listen: (listener) => this.listen(listener),
       stdin: {
