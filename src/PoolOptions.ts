@@ -120,6 +120,12 @@ export const PoolOptions = Schema.Struct({
   /** Replace an instance's process after it has been up this long (when idle). */
   maxUptime: Schema.optional(DurationInput),
   /**
+   * Replace an instance's process (when idle, the replacement ready first) once the resident
+   * memory of its process group passes this many bytes. Read from Linux's `/proc` every second;
+   * no effect elsewhere, nor on in-memory or remote processes.
+   */
+  maxMemory: Schema.optional(count(1, Number.MAX_SAFE_INTEGER)),
+  /**
    * Probe every idle, ready instance on a schedule: a turn with `input` whose answer must match
    * `expect` (a regular expression source) within `timeout`; an instance that fails is restarted.
    */

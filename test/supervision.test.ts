@@ -338,4 +338,24 @@ describe("out of rotation, breaker, self-restarts", () => {
       )
       expect((yield* pool.status)[0]).toMatchObject({ state: "ready", restarts: 0, selfRestarts: 1 })
     }).pipe(provide))
+
+  it.scopedLive("maxMemory replaces a tool that grew past it, the replacement ready first, no turn lost", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPool.make(mockTool({ maxMemory: 200 * 1024 * 1024 }))
+      const pid = (yield* pool.status)[0]?.pid
+      expect(yield* pool.request(0, "/alloc 250")).toBe("holding 250 MiB")
+      // turns go on while it is replaced, and every one is answered
+      let turns = 0
+      const started = Date.now()
+      while ((yield* pool.status)[0]?.pid === pid && Date.now() - started < 15_000) {
+        expect((yield* pool.submit(`/echo m${turns}`)).output).toBe(`m${turns}`)
+        turns++
+        yield* Effect.sleep("20 millis")
+      }
+      const status = (yield* pool.status)[0]
+      expect(status?.pid).not.toBe(pid)
+      expect(status).toMatchObject({ state: "ready", restarts: 0, selfRestarts: 1 })
+      expect(turns).toBeGreaterThan(0)
+      expect(yield* pool.request(0, "/echo fresh")).toBe("fresh")
+    }).pipe(provide))
 })

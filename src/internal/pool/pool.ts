@@ -343,6 +343,13 @@ export const make = (
       const check = options.healthCheck
       yield* probeAll(check, request).pipe(Effect.repeat(Schedule.spaced(check.every)), FiberSet.run(background))
     }
+    if (options.maxMemory !== undefined) {
+      const maxMemory = options.maxMemory
+      yield* supervisor.recycleLarge(maxMemory).pipe(
+        Effect.repeat(Schedule.spaced("1 second")),
+        FiberSet.run(background)
+      )
+    }
     if (options.maxUptime !== undefined) {
       const maxUptime = options.maxUptime
       const every = Duration.min(Duration.millis(Duration.toMillis(maxUptime) / 4), Duration.seconds(5))

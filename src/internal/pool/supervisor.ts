@@ -16,6 +16,7 @@ import { restartsAfter } from "../../RestartPolicy.js"
 import type { TurnError, TurnOptions } from "../../ToolPool.js"
 import type { SpawnError } from "../../ToolPoolError.js"
 import { liveClock } from "../turn/deadline.js"
+import { groupsResident } from "../process/memory.js"
 import { nextRestart, rearm, resetIfStable, restartingEvent, trip } from "./backoff.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
@@ -49,6 +50,8 @@ export interface Supervisor {
   ) => Effect.Effect<void>
   /** Recycles instances that have been up longer than `maxUptime`, when idle. */
   readonly recycleOld: (maxUptime: Duration.Duration) => Effect.Effect<void>
+  /** Recycles instances whose process group holds more than `maxMemory` bytes resident. */
+  readonly recycleLarge: (maxMemory: number) => Effect.Effect<void>
 }
 
 /** How long a tool must stay silent after its abandoned answers for healing to be over. */
@@ -437,7 +440,31 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
           { discard: true }
         ))
 
+    /** Recycles instances whose process group holds more than `maxMemory` bytes resident. */
+    const recycleLarge = (maxMemory: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const serving = slots.filter((slot) =>
+          slot.current?.process.group !== undefined && (slot.state === "ready" || slot.state === "busy") &&
+          !slot.recycling
+        )
+        const groups = new Set(serving.flatMap((slot) => slot.current?.process.group ?? []))
+        const resident = groupsResident(groups)
+        const large = serving.filter((slot) => {
+          const group = slot.current?.process.group
+          return group !== undefined && (resident.get(group) ?? 0) > maxMemory
+        })
+        return Effect.forEach(
+          large,
+          (slot) =>
+            Effect.logInfo(
+              `instance ${slot.id} holds ${resident.get(slot.current?.process.group ?? 0)} bytes, over maxMemory: replacing it`
+            ).pipe(Effect.zipRight(recycle(slot))),
+          { discard: true }
+        )
+      })
+
     return {
+      recycleLarge,
       supervisors,
       countRestart,
       onBroken,
