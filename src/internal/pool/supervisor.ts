@@ -15,8 +15,8 @@ import type { ExitInfo, State } from "../../InstanceStatus.js"
 import { restartsAfter } from "../../RestartPolicy.js"
 import type { TurnError, TurnOptions } from "../../ToolPool.js"
 import type { SpawnError } from "../../ToolPoolError.js"
-import { liveClock } from "../turn/deadline.js"
 import { groupsResident } from "../process/memory.js"
+import { liveClock } from "../turn/deadline.js"
 import { nextRestart, rearm, resetIfStable, restartingEvent, trip } from "./backoff.js"
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
@@ -457,7 +457,9 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
           large,
           (slot) =>
             Effect.logInfo(
-              `instance ${slot.id} holds ${resident.get(slot.current?.process.group ?? 0)} bytes, over maxMemory: replacing it`
+              `instance ${slot.id} holds ${
+                resident.get(slot.current?.process.group ?? 0)
+              } bytes, over maxMemory: replacing it`
             ).pipe(Effect.zipRight(recycle(slot))),
           { discard: true }
         )
