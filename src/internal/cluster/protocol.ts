@@ -91,6 +91,10 @@ export const toWire = (runner: string, error: SubmitError): Wire.RunnerError => 
       return new Wire.IncompleteInput({ runner, instance: error.instance, output: error.output })
     case "PoolBusy":
       return new Wire.PoolBusy({ runner, queued: error.queued, reason: error.reason })
+    case "PoolUnavailable":
+      // Nothing on that runner can serve in time: to the client it is a busy runner, and it
+      // tries another (the reason says why, and when that runner tries again).
+      return new Wire.PoolBusy({ runner, queued: 0, reason: error.message })
     case "PoolClosed":
       return new Wire.PoolClosed({ runner })
     case "UnknownInstance":
