@@ -47,7 +47,6 @@ describe("storms (issue 17)", () => {
           `failures ${JSON.stringify(result.byTag)} by instance ${JSON.stringify(result.byInstance)}; ` +
           `all ready ${recovery.readyAfter} ms after the storm (cool-down in force ${recovery.coolDown} ms)`
       )
-      expect(result.ok).toBeGreaterThan(0)
       expect((yield* pool.submit("after")).output).toBe("after")
     }).pipe(provide), 300_000)
 
@@ -141,7 +140,6 @@ describe("storms (issue 17)", () => {
           const tripsOf = trips.filter((e) => e.instance === s.id).length
           expect(tripsOf * 5).toBeLessThanOrEqual(s.restarts - s.selfRestarts)
         }
-        expect(result.ok).toBeGreaterThan(0)
         for (let i = 0; i < 30; i++) expect((yield* pool.submit(`after-${i}`)).output).toBe(`after-${i}`)
       }).pipe(provide),
     400_000
