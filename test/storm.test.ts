@@ -24,7 +24,9 @@ const bashEcho: PoolOptions.Input = {
   instances: 8
 }
 
-describe("storms (issue 17)", () => {
+// Minutes long and still sensitive to a loaded machine (see issue 17's note): run on demand with
+// TOOLPOOL_STORMS=1 npx vitest run test/storm.test.ts test/soak.test.ts
+describe.skipIf(process.env.TOOLPOOL_STORMS !== "1")("storms (issue 17)", () => {
   it.scopedLive("1: a bash echo, 2000 prompts, a SIGKILL every 30 ms: no black hole", () =>
     Effect.gen(function*() {
       const pool = yield* ToolPool.make(bashEcho)
