@@ -1,6 +1,6 @@
 /**
- * One process of a pool (an incarnation of an instance slot): spawn, its output and input,
- * exit detection, and the escalating stop.
+ * One process of a pool (an incarnation of an instance slot): spawn, its output, exit detection
+ * and readiness. Its input and calls are in `io.ts`, its escalating stop in `stop.ts`.
  *
  * Data flow: the transport's output callbacks -> framing decoder -> `responses` inbox -> the
  * caller of a turn. Input: caller -> `stdin` (written to the transport at once, or queued while
@@ -11,27 +11,25 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
-import * as FiberId from "effect/FiberId"
+import type * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import type { ExitInfo } from "../../InstanceStatus.js"
 import type { PoolOptions } from "../../PoolOptions.js"
-import { InstanceExited, ResponseTooLarge, RpcError, SpawnError, WriteFailed } from "../../ToolPoolError.js"
+import type { ResponseTooLarge } from "../../ToolPoolError.js"
+import { InstanceExited, SpawnError, WriteFailed } from "../../ToolPoolError.js"
 import type * as Transport from "../../Transport.js"
-import type { Frame, RpcId, RpcRequest, RpcResponse } from "../framing/frame.js"
+import type { Frame, RpcId, RpcResponse } from "../framing/frame.js"
 import type { Codec } from "../framing/index.js"
 import { makeCodec } from "../framing/index.js"
 import { Inbox } from "../output/inbox.js"
 import type { ByteRing } from "../output/ring.js"
 import type { Lifeline } from "../process/lifeline.js"
-import type { Input } from "../process/stdin.js"
 import { Stdin } from "../process/stdin.js"
-import { reapGroup, signalGroup, waitUpTo } from "../process/terminate.js"
-import type { Deadline } from "../turn/deadline.js"
-import { bound, liveClock, wait } from "../turn/deadline.js"
+import { signalGroup, within } from "../process/terminate.js"
+import { answer, breakWith, call, failTooLarge, takeFrame, write } from "./io.js"
 
 /** @internal */
 export type Breakage = InstanceExited | WriteFailed
@@ -326,29 +324,6 @@ const route = (
 }
 
 /**
- * A JSON-RPC response over `maxResponseBytes` fails the call it answers: the one its id names,
- * or, when its start did not give the id, the only call pending. Otherwise it is dropped, and
- * the calls pending keep their own deadlines.
- */
-const failTooLarge = (
-  host: Host,
-  inc: Incarnation,
-  id: RpcId | undefined,
-  run: (effect: Effect.Effect<void>) => unknown
-): void => {
-  const answered = id ?? (inc.calls.size === 1 ? inc.calls.keys().next().value : undefined)
-  const call = answered === undefined ? undefined : inc.calls.get(answered)
-  if (call === undefined || answered === undefined) {
-    const which = id === undefined ? "no id found" : `id ${JSON.stringify(id)}`
-    run(Effect.logDebug(`response over maxResponseBytes (${which}) to no pending call: dropped`))
-    return
-  }
-  inc.calls.delete(answered)
-  const error = new ResponseTooLarge({ instance: host.id, pid: inc.pid, limit: host.options.maxResponseBytes })
-  Deferred.unsafeDone(call, Effect.fail(error))
-}
-
-/**
  * After `quiet` of silence, ends the response the decoder holds (quiet framing, prompt settle);
  * `pause` stops the output when that response is one too many unread, as for any other.
  */
@@ -369,76 +344,6 @@ const flushOnSilence = (
     const frame = inc.codec.decoder.flush?.()
     if (frame !== undefined && !route(host, inc, [frame], run)) pause()
   }).pipe(Effect.forever)
-
-/** Answers a request the tool made, with the framing's handler or "method not found". */
-const answer = (host: Host, inc: Incarnation, request: RpcRequest): Effect.Effect<void> => {
-  const rpc = inc.codec.rpc
-  if (rpc === undefined) return Effect.void
-  const handler = host.options.framing._tag === "JsonRpc" ? host.options.framing.onRequest : undefined
-  const reply = handler === undefined
-    ? Effect.succeed(rpc.respondError(request.id, { code: -32601, message: `method not found: ${request.method}` }))
-    : Effect.tryPromise(async () => handler({ method: request.method, params: request.params })).pipe(
-      Effect.map((result) => rpc.respond(request.id, result)),
-      Effect.catchAll((error) =>
-        Effect.succeed(rpc.respondError(request.id, { code: -32603, message: String(error.error ?? error) }))
-      )
-    )
-  // not awaited by the reader: a slow handler must not hold up the output
-  return reply.pipe(
-    Effect.flatMap((bytes) => write(inc, bytes)),
-    Effect.ignore
-  )
-}
-
-/**
- * One JSON-RPC call: a request with a fresh id, and the response with that id. Calls to one
- * instance may overlap; each gets its own answer whatever the order they come in.
- * @internal
- */
-export const call = <T = never>(
-  host: Host,
-  inc: Incarnation,
-  method: string,
-  params: unknown,
-  deadline?: Deadline<T>
-): Effect.Effect<unknown, Breakage | ResponseTooLarge | RpcError | T> =>
-  Effect.suspend(() => {
-    const rpc = inc.codec.rpc
-    if (rpc === undefined) return Effect.dieMessage("call on an instance without a JSON-RPC framing")
-    if (inc.broken !== undefined) return Effect.fail(inc.broken)
-    const { bytes, id } = rpc.request(method, params)
-    const response = Deferred.unsafeMake<RpcResponse, Breakage | ResponseTooLarge>(FiberId.none)
-    inc.calls.set(id, response)
-    return write(inc, bytes, deadline).pipe(
-      Effect.zipRight(bound(deadline, Deferred.await(response))),
-      Effect.flatMap((frame): Effect.Effect<unknown, RpcError> =>
-        frame.error === undefined
-          ? Effect.succeed(frame.result)
-          : Effect.fail(
-            new RpcError({
-              instance: host.id,
-              method,
-              code: frame.error.code,
-              detail: frame.error.message,
-              data: frame.error.data
-            })
-          )
-      ),
-      Effect.ensuring(Effect.sync(() => inc.calls.delete(id)))
-    )
-  })
-
-/** Marks the incarnation unable to answer and wakes whoever waits for a response. */
-const breakWith = (inc: Incarnation, reason: Breakage): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    if (inc.broken !== undefined) return Effect.void
-    inc.broken = reason
-    inc.stdin.abort()
-    inc.responses.fail(reason)
-    for (const call of inc.calls.values()) Deferred.unsafeDone(call, Effect.fail(reason))
-    inc.calls.clear()
-    return Deferred.fail(inc.broke, reason)
-  })
 
 const awaitReadiness = (host: Host, inc: Incarnation): Effect.Effect<void> =>
   Effect.gen(function*() {
@@ -485,103 +390,6 @@ const awaitReadiness = (host: Host, inc: Incarnation): Effect.Effect<void> =>
     yield* host.onReady(inc, error)
   })
 
-/**
- * The next response of the incarnation, in order (waiting until the deadline, if any). Fails
- * once the instance is broken and every response that came before the breakage has been taken.
- * @internal
- */
-export const takeFrame = <T = never>(inc: Incarnation, deadline?: Deadline<T>): Effect.Effect<Frame, Breakage | T> =>
-  inc.responses.take(deadline)
-
-/** Drops every response that nobody has asked for yet; returns how many. @internal */
-export const discardUnread = (inc: Incarnation): Effect.Effect<number> => Effect.sync(() => inc.responses.clear())
-
-/**
- * Writes bytes to the process's stdin. Returns at once unless too many writes are still in the
- * pipe's buffer, in which case it waits (back-pressure) until they drain, the instance breaks,
- * or the deadline. `onWritten` is called the moment the bytes go to the pipe: a caller
- * interrupted while it is being woken up still learns that its input went out.
- * @internal
- */
-export const write = <T = never>(
-  inc: Incarnation,
-  bytes: Input,
-  deadline?: Deadline<T>,
-  onWritten?: () => void
-): Effect.Effect<void, Breakage | T> =>
-  Effect.suspend(() => {
-    const failed = inc.broken ?? inc.writeFailed
-    if (failed !== undefined) return Effect.fail(failed)
-    if (inc.stdin.tryWrite(bytes)) {
-      onWritten?.()
-      return Effect.void
-    }
-    // Refused once stdin ended: the instance is stopping or broke, and says which when it has.
-    const refused = bound(deadline, Effect.flatMap(Deferred.await(inc.broke), () => Effect.void))
-    return wait<void, Breakage | T, T>(deadline, (wake) =>
-      inc.stdin.enqueue(bytes, (written) => {
-        if (written) onWritten?.()
-        wake(written ? Effect.void : refused)
-      }))
-  })
-
-/**
- * Stops the process and everything it started: close stdin, wait `grace`; SIGTERM the group,
- * wait `killAfter`; SIGKILL the group. Whatever the tool does, this ends in about
- * grace + killAfter + a moment.
- * @internal
- */
-export const stop = (inc: Incarnation, options: PoolOptions): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    // One stop per process: a second caller (a shutdown while a restart stops it) waits for it.
-    if (inc.stopped !== undefined) return Deferred.await(inc.stopped)
-    const stopped = Deferred.unsafeMake<void>(FiberId.none)
-    inc.stopped = stopped
-    return stopOnce(inc, options).pipe(Effect.ensuring(Deferred.succeed(stopped, undefined)))
-  }).pipe(Effect.uninterruptible)
-
-const stopOnce = (inc: Incarnation, options: PoolOptions): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    inc.stopping = true
-    // Each wait is cut short by its time limit only: a caller who gives up does not stop the stop.
-    const exitedWithin = (duration: Duration.Duration) => waitUpTo(duration, Deferred.await(inc.exited))
-    // The children's time to go after the group's SIGTERM: killAfter, counted from the one
-    // SIGTERM the group gets, so that a child does not get a second killAfter of its own.
-    let childrenMay = options.killAfter
-    if (!(yield* Deferred.isDone(inc.exited))) {
-      // what was written goes out, then stdin closes
-      inc.stdin.end()
-      if (!(yield* exitedWithin(options.grace))) {
-        yield* signalGroup(inc.process, "SIGTERM")
-        const terminatedAt = Date.now()
-        if (!(yield* exitedWithin(options.killAfter))) {
-          yield* signalGroup(inc.process, "SIGKILL")
-          yield* exitedWithin(Duration.seconds(2))
-        }
-        childrenMay = Duration.millis(Math.max(0, Duration.toMillis(options.killAfter) - (Date.now() - terminatedAt)))
-      }
-    }
-    // The tool is gone; its children may not be.
-    yield* reapGroup(inc.process, childrenMay)
-    inc.lifeline.release(inc.process.group)
-    // Let the exit be reported (to the caller of a turn in flight, among others) before the
-    // scope goes, taking the watcher with it.
-    if (inc.watcher !== undefined) yield* waitUpTo(Duration.seconds(1), Fiber.await(inc.watcher))
-    // The executor's own finalizer waits for the exit without a limit; never let it hold us.
-    yield* waitUpTo(Duration.seconds(1), Effect.disconnect(Scope.close(inc.scope, Exit.void)))
-    inc.live.delete(inc)
-  }).pipe(Effect.uninterruptible)
-
-/**
- * Whether `effect` completed within `duration`. The wait is interruptible even inside an
- * uninterruptible region (such as `stop`), or the timeout could not cut it short.
- *
- * The pool's own housekeeping waits (a stop's escalation, healing, the drain) count real time
- * even under a `TestClock`: a test never has to advance the clock for the pool to tidy up.
- * @internal
- */
-export const within = <A>(duration: Duration.Duration, effect: Effect.Effect<A>): Effect.Effect<boolean> =>
-  Effect.interruptible(effect).pipe(
-    Effect.timeoutTo({ duration, onSuccess: () => true, onTimeout: () => false }),
-    Effect.withClock(liveClock)
-  )
+export { within } from "../process/terminate.js"
+export { call, discardUnread, takeFrame, write } from "./io.js"
+export { stop } from "./stop.js"

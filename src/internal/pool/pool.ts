@@ -39,6 +39,7 @@ import type { Outlook } from "./router.js"
 import { lookup, makeRouter, retire, useReserved } from "./router.js"
 import type { PoolCore, Slot } from "./slot.js"
 import { makeSupervisor } from "./supervisor.js"
+import { makeUpkeep } from "./upkeep.js"
 
 /** @internal */
 export const make = (
@@ -107,7 +108,8 @@ export const make = (
       closed: false
     }
     const supervisor = yield* makeSupervisor(pool)
-    const { countRestart, probeAll, recycleOld, spawnInto, stopSlot, supervisors } = supervisor
+    const { countRestart, spawnInto, stopSlot, supervisors } = supervisor
+    const { probeAll, recycleLarge, recycleOld } = makeUpkeep(pool, supervisor)
     const { call, notify, read, release, request, send, submit } = makeTurns(pool, supervisor)
 
     const makeSlot = (id: number): Effect.Effect<Slot> =>
@@ -345,7 +347,7 @@ export const make = (
     }
     if (options.maxMemory !== undefined) {
       const maxMemory = options.maxMemory
-      yield* supervisor.recycleLarge(maxMemory).pipe(
+      yield* recycleLarge(maxMemory).pipe(
         Effect.repeat(Schedule.spaced("1 second")),
         FiberSet.run(background)
       )

@@ -13,9 +13,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { ExitInfo, State } from "../../InstanceStatus.js"
 import { restartsAfter } from "../../RestartPolicy.js"
-import type { TurnError, TurnOptions } from "../../ToolPool.js"
 import type { SpawnError } from "../../ToolPoolError.js"
-import { groupsResident } from "../process/memory.js"
 import { liveClock } from "../turn/deadline.js"
 import { nextRestart, rearm, resetIfStable, restartingEvent, trip } from "./backoff.js"
 import type { Incarnation } from "./instance.js"
@@ -43,15 +41,8 @@ export interface Supervisor {
   readonly heal: (slot: Slot, inc: Incarnation) => Effect.Effect<void>
   /** Replaces an instance's process with a fresh one when it is idle. */
   readonly recycle: (slot: Slot) => Effect.Effect<void>
-  /** Probes every idle ready instance with a turn made by `request`; restarts those that fail. */
-  readonly probeAll: (
-    check: NonNullable<PoolCore["options"]["healthCheck"]>,
-    request: (id: number, input: string, turn?: TurnOptions) => Effect.Effect<string, TurnError>
-  ) => Effect.Effect<void>
-  /** Recycles instances that have been up longer than `maxUptime`, when idle. */
-  readonly recycleOld: (maxUptime: Duration.Duration) => Effect.Effect<void>
-  /** Recycles instances whose process group holds more than `maxMemory` bytes resident. */
-  readonly recycleLarge: (maxMemory: number) => Effect.Effect<void>
+  /** Replaces the process of an instance that failed a probe (a restart of the pool's own). */
+  readonly replace: (slot: Slot, inc: Incarnation) => Effect.Effect<void>
 }
 
 /** How long a tool must stay silent after its abandoned answers for healing to be over. */
@@ -406,67 +397,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         )
       })
 
-    /**
-     * Probes every idle ready instance on the schedule; one that fails its probe is restarted.
-     * The probe is a turn like any other, made by `request` (`turn/turns.ts`).
-     */
-    const probeAll = (
-      check: NonNullable<typeof options.healthCheck>,
-      request: (id: number, input: string, turn?: TurnOptions) => Effect.Effect<string, TurnError>
-    ): Effect.Effect<void> => {
-      const expect = check.expect === undefined ? undefined : new RegExp(check.expect)
-      const probe = (slot: Slot) =>
-        Effect.gen(function*() {
-          if (slot.state !== "ready" || slot.pending > 0 || slot.retiring || pool.closed) return
-          const inc = slot.current
-          const outcome = yield* Effect.either(request(slot.id, check.input, { timeout: check.timeout }))
-          const healthy = outcome._tag === "Right" && (expect === undefined || expect.test(outcome.right))
-          if (healthy || pool.closed || slot.current !== inc || inc === undefined) return
-          yield* Effect.logWarning(`instance ${slot.id} failed its health probe: restarting it`)
-          yield* replace(slot, inc)
-        })
-      return Effect.forEach(slots.slice(), probe, { concurrency: "unbounded", discard: true })
-    }
-
-    /** Recycles instances that have been up longer than `maxUptime`, when idle. */
-    const recycleOld = (maxUptime: Duration.Duration): Effect.Effect<void> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.forEach(
-          slots.filter((slot) =>
-            slot.current !== undefined && slot.state === "ready" && slot.pending === 0 &&
-            now - slot.current.startedAt.getTime() >= Duration.toMillis(maxUptime)
-          ),
-          recycle,
-          { discard: true }
-        ))
-
-    /** Recycles instances whose process group holds more than `maxMemory` bytes resident. */
-    const recycleLarge = (maxMemory: number): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        const serving = slots.filter((slot) =>
-          slot.current?.process.group !== undefined && (slot.state === "ready" || slot.state === "busy") &&
-          !slot.recycling
-        )
-        const groups = new Set(serving.flatMap((slot) => slot.current?.process.group ?? []))
-        const resident = groupsResident(groups)
-        const large = serving.filter((slot) => {
-          const group = slot.current?.process.group
-          return group !== undefined && (resident.get(group) ?? 0) > maxMemory
-        })
-        return Effect.forEach(
-          large,
-          (slot) =>
-            Effect.logInfo(
-              `instance ${slot.id} holds ${
-                resident.get(slot.current?.process.group ?? 0)
-              } bytes, over maxMemory: replacing it`
-            ).pipe(Effect.zipRight(recycle(slot))),
-          { discard: true }
-        )
-      })
-
     return {
-      recycleLarge,
       supervisors,
       countRestart,
       onBroken,
@@ -476,7 +407,6 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
       stopSlot,
       heal,
       recycle,
-      probeAll,
-      recycleOld
+      replace
     }
   })

@@ -48,3 +48,17 @@ export const reapGroup = (process: Transport.Process, killAfter: Duration.Durati
     )
     if (!gone) yield* signalGroup(process, "SIGKILL")
   })
+
+/**
+ * Whether `effect` completed within `duration`. The wait is interruptible even inside an
+ * uninterruptible region (such as `stop`), or the timeout could not cut it short.
+ *
+ * The pool's own housekeeping waits (a stop's escalation, healing, the drain) count real time
+ * even under a `TestClock`: a test never has to advance the clock for the pool to tidy up.
+ * @internal
+ */
+export const within = <A>(duration: Duration.Duration, effect: Effect.Effect<A>): Effect.Effect<boolean> =>
+  Effect.interruptible(effect).pipe(
+    Effect.timeoutTo({ duration, onSuccess: () => true, onTimeout: () => false }),
+    Effect.withClock(liveClock)
+  )
