@@ -62,21 +62,23 @@ export interface Options {
  */
 export const defaultSchedule: Schedule.Schedule<unknown, ExitInfo> = Schedule.exponential("100 millis").pipe(
   Schedule.jittered,
-  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(10))),
+  Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.seconds(10))),
   Schedule.asVoid
 )
 
 /**
  * The default cool-downs of the breaker: 10 seconds after the first trip, doubling for each
- * trip after it, each at most a minute; jittered (each 0.8 to 1.2 times that). A tool that stays
- * up `resetAfter` starts again from 10 seconds.
+ * trip after it up to a minute, each jittered (0.8 to 1.2 times that: 8 to 12 s for the first,
+ * 48 to 72 s at the cap), so that instances that tripped together do not all start again at the
+ * same moment. A tool that stays up `resetAfter` starts again from the first.
  *
  * @since 0.1.0
  * @category schedules
  */
 export const defaultCoolDown: Schedule.Schedule<unknown, number> = Schedule.exponential("10 seconds").pipe(
+  // (`modifyDelay` gives the schedule's output first, the delay second)
+  Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.minutes(1))),
   Schedule.jittered,
-  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.minutes(1))),
   Schedule.asVoid
 )
 

@@ -91,6 +91,23 @@ describe.concurrent("toolpool run", () => {
     expect(run.stderr).toMatch(/3 prompts in .*: 3 ok, 0 failed/)
   })
 
+  it("with --max-memory, replaces a tool that grew past it between two prompts, and loses none", async () => {
+    // one instance: it grows past 100 MiB, is replaced during the long prompt after, and the
+    // prompt after that goes to the replacement
+    const run = await runCli(["run", "-n", "1", "--max-memory", "100M", ...mockTool], {
+      stdin: "/pid\n/alloc 150\n/sleep 2500\n/pid\n/echo done\n"
+    })
+    expect(run.code).toBe(0)
+    const [before, grown, slept, after, done] = run.results
+    expect(grown).toMatchObject({ ok: true, output: "holding 150 MiB" })
+    expect(slept).toMatchObject({ ok: true })
+    expect(done).toMatchObject({ ok: true, output: "done" })
+    expect(after?.output).toMatch(/^\d+$/)
+    expect(after?.output).not.toBe(before?.output)
+    // the pool's own replacement, not a restart
+    expect(run.stderr).toMatch(/5 prompts in .*: 5 ok, 0 failed.*restarts 0/s)
+  })
+
   it("with --preset, runs a known tool with the preset's command and framing", async () => {
     // one instance keeps its variables from one prompt to the next
     const run = await runCli(["run", "-n", "1", "--preset", "node"], { stdin: "1 + 2\nconst x = 21\nx * 2\n" })
@@ -108,7 +125,8 @@ describe.concurrent("toolpool run", () => {
       [["run"], /missing COMMAND/],
       [["run", "--cols", "80", ...tool], /--cols applies to --pty only/],
       [["run", "--pty", "--rows", "1", ...tool], /--rows must be 2 to 1000/],
-      [["run", "--stderr", "merge", ...tool], /--stderr merge applies to --framing prompt/]
+      [["run", "--stderr", "merge", ...tool], /--stderr merge applies to --framing prompt/],
+      [["run", "--max-memory", "lots", ...tool], /--max-memory takes a size such as 512M or 2G, got lots/]
     ]
     const runs = await Promise.all(cases.map(([args]) => runCli(args, { stdin: "hello\n" })))
 

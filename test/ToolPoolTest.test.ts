@@ -1,6 +1,6 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Chunk, Context, Duration, Effect, Exit, Fiber, Metric, Schedule, Stream, TestClock } from "effect"
+import { Chunk, Clock, Context, Duration, Effect, Exit, Fiber, Metric, Schedule, Stream, TestClock } from "effect"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import type { PoolEvent } from "../src/index.js"
@@ -227,7 +227,12 @@ describe("ToolPoolTest", () => {
       const events = yield* collectEvents(pool, (all) => all.some((e) => e._tag === "Ready"))
       const error = yield* Effect.flip(pool.request(0, "crash"))
       expect(error._tag).toBe("InstanceExited")
-      expect((yield* pool.status)[0]).toMatchObject({ state: "backing-off", pid: null, lastExit: { code: 3 } })
+      const [waiting] = yield* pool.status
+      expect(waiting).toMatchObject({ state: "backing-off", pid: null, lastExit: { code: 3 } })
+      // when the attempt is due: the default schedule's first delay from now, on the test clock
+      const now = yield* Clock.currentTimeMillis
+      expect(waiting?.nextAttemptAt?.getTime()).toBeGreaterThan(now)
+      expect(waiting?.nextAttemptAt?.getTime()).toBeLessThanOrEqual(now + 10_000)
       yield* TestClock.adjust("10 seconds") // past the default policy's first delay
       const seen = yield* Fiber.join(events)
       expect(seen.map((e) => e._tag)).toEqual(["Exited", "Restarting", "Spawned", "Ready"])
@@ -236,6 +241,55 @@ describe("ToolPoolTest", () => {
       expect(after).toMatchObject({ state: "ready", restarts: 1, lastError: "exited with code 3" })
       expect(after?.pid).not.toBe(first?.pid)
       expect(yield* pool.request(0, "back")).toBe("back")
+    }))
+
+  it.scoped("the breaker under the TestClock: past the intensity it cools down; an end on trial trips it again at once", () =>
+    Effect.gen(function*() {
+      const pool = yield* ToolPoolTest.make({
+        respond: (input, instance, turn) =>
+          input === "crash"
+            ? Effect.fail(
+              new ToolPoolError.InstanceExited({ instance, pid: turn.pid, exitCode: 1, signal: null, stderrTail: "" })
+            )
+            : input
+      })
+      // the default policy: 5 restarts within a minute, each after a delay of at most 10 s
+      for (let i = 0; i < 6; i++) {
+        expect((yield* Effect.flip(pool.request(0, "crash")))._tag).toBe("InstanceExited")
+        if (i < 5) {
+          yield* TestClock.adjust("10 seconds")
+          expect((yield* pool.status)[0]?.state).toBe("ready")
+        }
+      }
+      const [cooling] = yield* pool.status
+      expect(cooling).toMatchObject({ state: "cooling-down", pid: null, restarts: 5 })
+      const now = yield* Clock.currentTimeMillis
+      const due = cooling?.nextAttemptAt?.getTime() ?? 0
+      // the default first cool-down: 10 s, jittered
+      expect(due - now).toBeGreaterThanOrEqual(8_000)
+      expect(due - now).toBeLessThanOrEqual(12_000)
+      // nothing serves before then: a submit that cannot wait that long fails at once
+      expect(yield* Effect.flip(pool.submit("x", { acquireTimeout: "1 second" }))).toMatchObject({
+        _tag: "PoolUnavailable",
+        nextAttemptAt: new Date(due)
+      })
+      yield* TestClock.adjust("13 seconds") // the cool-down, then the first delay of a fresh schedule
+      expect((yield* pool.status)[0]).toMatchObject({ state: "ready", restarts: 6 })
+      // on trial: it answered nothing since the cool-down, and ends again: the breaker opens at once
+      expect((yield* Effect.flip(pool.request(0, "crash")))._tag).toBe("InstanceExited")
+      const [again] = yield* pool.status
+      expect(again).toMatchObject({ state: "cooling-down", restarts: 6 })
+      const second = (again?.nextAttemptAt?.getTime() ?? 0) - (yield* Clock.currentTimeMillis)
+      expect(second).toBeGreaterThanOrEqual(16_000) // the second cool-down: 20 s, jittered
+      expect(second).toBeLessThanOrEqual(24_000)
+      yield* TestClock.adjust("25 seconds")
+      expect((yield* pool.status)[0]).toMatchObject({ state: "ready", restarts: 7 })
+      // an answer ends the trial: the next crash is an ordinary one, restarted after a delay
+      expect(yield* pool.request(0, "back")).toBe("back")
+      expect((yield* Effect.flip(pool.request(0, "crash")))._tag).toBe("InstanceExited")
+      expect((yield* pool.status)[0]?.state).toBe("backing-off")
+      yield* TestClock.adjust("1 second")
+      expect((yield* pool.status)[0]).toMatchObject({ state: "ready", restarts: 8 })
     }))
 
   it.scoped("under RestartPolicy.never a crashed instance stays exited until restart(id)", () =>

@@ -105,6 +105,14 @@ export const runConfig = {
         "itself kills the tool kills N more instances."
     )
   ),
+  maxMemory: Options.text("max-memory").pipe(
+    Options.withPseudoName("SIZE"),
+    Options.withDescription(
+      "Replace an instance, when idle and after its replacement is ready, once the resident memory of its " +
+        "process group passes SIZE: bytes, or with a unit, '512M', '2G', '1.5GiB' (Linux; off by default)."
+    ),
+    Options.optional
+  ),
   pty: Options.boolean("pty").pipe(
     Options.withDescription(
       "Run the tool on a pseudo-terminal (needs the optional package node-pty): for tools that need one, " +
@@ -190,6 +198,20 @@ export const durationInput = (text: string): Duration.DurationInput => {
   const short = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(trimmed)
   // Unchecked on purpose: the pool's schema decodes any string, and names the flag when it is wrong.
   return (short === null ? trimmed : `${short[1]} ${units[short[2] ?? "ms"]}`) as Duration.DurationInput
+}
+
+const byteUnits: Record<string, number> = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }
+
+/**
+ * A size as people type it ("512M", "2G", "1.5GiB", "300mb", "1048576") in bytes; units are
+ * binary (K = 1024). Undefined for anything else.
+ * @internal
+ */
+export const byteSize = (text: string): number | undefined => {
+  const match = /^(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|b)?$/i.exec(text.trim())
+  if (match === null) return undefined
+  const bytes = Math.round(Number(match[1]) * (byteUnits[(match[2] ?? "").toLowerCase()] ?? 1))
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined
 }
 
 /** A scalar JSON value when the text is one (`true`, `3`, `null`), else the text itself. */
@@ -304,12 +326,19 @@ export const fromFlags = (
     const framing = yield* Either.flatMap(framingFrom(flags), (framing) => withStderr(flags, framing))
     const transport = yield* transportFrom(flags)
     const timeout = Option.map(flags.timeout, durationInput)
+    const maxMemory = Option.map(flags.maxMemory, (text) => [text, byteSize(text)] as const)
+    if (Option.isSome(maxMemory) && maxMemory.value[1] === undefined) {
+      return yield* Either.left(
+        new UsageError({ reason: `--max-memory takes a size such as 512M or 2G, got ${maxMemory.value[0]}` })
+      )
+    }
     const overrides: Partial<Input> = {
       instances: flags.instances,
       ...(Option.isSome(framing) ? { framing: framing.value } : {}),
       ...(Option.isSome(transport) ? { transport: transport.value } : {}),
       ...(flags.stderr === "ignore" ? { stderrTailBytes: 0 } : {}),
       ...(Option.isSome(timeout) ? { turnTimeout: timeout.value } : {}),
+      ...(Option.isSome(maxMemory) ? { maxMemory: maxMemory.value[1] } : {}),
       ...(Option.isSome(flags.cwd) ? { cwd: flags.cwd.value } : {}),
       ...(Option.isSome(flags.env) ? { env: Object.fromEntries(flags.env.value) } : {})
     }
@@ -335,6 +364,7 @@ const flagOf: ReadonlyArray<[RegExp, string]> = [
   [/^command$/, "COMMAND"],
   [/^instances$/, "--instances"],
   [/^turnTimeout$/, "--timeout"],
+  [/^maxMemory$/, "--max-memory"],
   [/^cwd$/, "--cwd"],
   [/^env\b/, "--env"],
   [/^framing\.(pattern|flags)$/, "--prompt"],

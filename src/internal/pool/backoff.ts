@@ -82,17 +82,16 @@ export interface NoRestart {
 }
 
 /**
- * The next restart of an instance after `failure`: waits the schedule's delay and returns it,
- * or returns why it does not restart (intensity passed: the breaker trips; schedule done). `beforeWait` runs once
- * the restart is decided on, before the wait.
+ * The next restart of an instance after `failure`: the schedule's delay, not waited (the caller
+ * says until when, then waits it), or why it does not restart (intensity passed: the breaker
+ * trips; schedule done).
  * @internal
  */
 export const nextRestart = (
   backoff: Backoff,
   policy: RestartPolicy,
   failure: ExitInfo,
-  now: Effect.Effect<number>,
-  beforeWait: Effect.Effect<void>
+  now: Effect.Effect<number>
 ): Effect.Effect<Either.Either<Duration.Duration, NoRestart>> =>
   Effect.gen(function*() {
     const started = yield* now
@@ -102,13 +101,22 @@ export const nextRestart = (
       const reason = `${policy.intensity.maxRestarts} restarts within ${Duration.format(policy.intensity.window)}`
       return Either.left({ reason, tripped: true })
     }
-    yield* beforeWait
     const delay = yield* Effect.option(backoff.driver.next(failure))
     if (Option.isNone(delay)) return Either.left({ reason: "the restart schedule is exhausted", tripped: false })
     backoff.attempts++
-    backoff.recentRestarts.push(yield* now)
+    backoff.recentRestarts.push(started)
     return Either.right(delay.value)
   })
+
+/**
+ * The driver of a policy's restart schedule: each step yields its delay at once, without waiting
+ * it (the supervisor shows when the attempt is due, then waits).
+ * @internal
+ */
+export const restartDriver = (
+  policy: RestartPolicy
+): Effect.Effect<Schedule.ScheduleDriver<Duration.Duration, ExitInfo>> =>
+  Schedule.driver(Schedule.delays(policy.schedule).pipe(Schedule.modifyDelay(() => Duration.zero)))
 
 /** The event that announces a restart `nextRestart` decided on. @internal */
 export const restartingEvent = (

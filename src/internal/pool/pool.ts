@@ -32,7 +32,7 @@ import { Alarm } from "../turn/alarm.js"
 import { leaseScoped, makeStreams } from "../turn/streams.js"
 import { TurnLock } from "../turn/turnLock.js"
 import { makeTurns } from "../turn/turns.js"
-import { coolDownDriver } from "./backoff.js"
+import { coolDownDriver, restartDriver } from "./backoff.js"
 import * as Instance from "./instance.js"
 import * as Metrics from "./metrics.js"
 import type { Outlook } from "./router.js"
@@ -115,7 +115,7 @@ export const make = (
     const makeSlot = (id: number): Effect.Effect<Slot> =>
       Effect.map(
         Effect.all([
-          Schedule.driver(Schedule.delays(options.restart.schedule)),
+          restartDriver(options.restart),
           coolDownDriver(options.restart)
         ]),
         ([driver, coolDowns]) => {
@@ -157,6 +157,7 @@ export const make = (
             coolDowns,
             trips: 0,
             nextAttemptAt: undefined,
+            requestsAtRearm: 0,
             selfRestarts: 0
           }
           return slot
@@ -180,7 +181,7 @@ export const make = (
             requests: slot.requests,
             restarts: slot.restarts,
             selfRestarts: slot.selfRestarts,
-            ...(slot.state === "cooling-down" && slot.nextAttemptAt !== undefined
+            ...((slot.state === "cooling-down" || slot.state === "backing-off") && slot.nextAttemptAt !== undefined
               ? { nextAttemptAt: new Date(slot.nextAttemptAt) }
               : {}),
             lastExit: slot.lastExit,

@@ -46,8 +46,10 @@ export interface Slot {
   readonly coolDowns: Schedule.ScheduleDriver<Duration.Duration, number> | undefined
   /** Trips of the breaker since the cool-downs were last reset. */
   trips: number
-  /** While cooling down: when the next attempt is due (epoch ms, the pool's clock). */
+  /** While backing off or cooling down: when the next attempt is due (epoch ms, the pool's clock). */
   nextAttemptAt: number | undefined
+  /** `requests` when the last cool-down ended: until the instance answers one more, it is on trial. */
+  requestsAtRearm: number
   /** Restarts and replacements the pool caused itself (healing, probes, recycling). */
   selfRestarts: number
   /** Turns completed by the current process (for `maxRequests`). */
@@ -87,6 +89,14 @@ export interface PoolCore {
   /** Set once, by `shutdown`. */
   closed: boolean
 }
+
+/**
+ * Whether the instance is on trial: its breaker tripped, and it has answered nothing since the
+ * cool-down ended (a circuit breaker's half-open state). An end on trial trips the breaker again
+ * at once (`supervisor.ts`).
+ * @internal
+ */
+export const onTrial = (slot: Slot): boolean => slot.trips > 0 && slot.requests === slot.requestsAtRearm
 
 /** The present, by the pool's clock (a `TestClock` drives it in tests). @internal */
 export const nowOf = (slot: Slot): Date => new Date(slot.host.clock.unsafeCurrentTimeMillis())

@@ -7,6 +7,7 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberMap from "effect/FiberMap"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
@@ -19,7 +20,7 @@ import { nextRestart, rearm, resetIfStable, restartingEvent, trip } from "./back
 import type { Incarnation } from "./instance.js"
 import * as Instance from "./instance.js"
 import type { PoolCore, Slot } from "./slot.js"
-import { nowOf } from "./slot.js"
+import { nowOf, onTrial } from "./slot.js"
 
 /** @internal */
 export interface Supervisor {
@@ -149,18 +150,26 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         let failure: ExitInfo = exit
         // The process whose end this restart answers; someone else replaced it, if it is gone.
         let ended = inc
+        // An end on trial (nothing answered since the last cool-down) opens the breaker again at
+        // once: a tool still crash-looping gets no more restarts in a row, and callers do not wait
+        // through them (`router.ts` fails them fast while it cools down).
+        let trialFailed = onTrial(slot)
         while (true) {
-          const beforeWait = Effect.sync(() => {
-            slot.state = "backing-off"
-            slot.nextAttemptAt = undefined
-            router.dispatch()
-          })
-          const decided = yield* nextRestart(slot, policy, failure, Clock.currentTimeMillis, beforeWait)
+          const decided = trialFailed
+            ? Either.left({ reason: "it ended again, on trial after a cool-down", tripped: true })
+            : yield* nextRestart(slot, policy, failure, Clock.currentTimeMillis)
+          trialFailed = false
           if (decided._tag === "Left") {
             const { reason, tripped } = decided.left
             if (tripped && (yield* coolDown(slot, reason))) continue
             return yield* giveUp(slot, reason)
           }
+          // Out of rotation, with the time of the attempt, for the schedule's delay.
+          slot.state = "backing-off"
+          slot.nextAttemptAt = (yield* Clock.currentTimeMillis) + Duration.toMillis(decided.right)
+          router.dispatch()
+          yield* Effect.sleep(decided.right)
+          slot.nextAttemptAt = undefined
           yield* emit(restartingEvent(slot.id, slot, decided.right, failure, nowOf(slot)))
           const next = yield* Effect.gen(function*() {
             // (A slot being removed is restarted too: the removal stops it, a cancelled one keeps
@@ -180,6 +189,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
           } else {
             failure = { code: null, signal: null, at: nowOf(slot) }
           }
+          trialFailed = onTrial(slot)
         }
       }).pipe(Effect.annotateLogs({ instance: slot.id }))
 
@@ -212,6 +222,7 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
         yield* Effect.logWarning(`instance ${slot.id}: ${reason}; cooling down for ${Duration.format(delay.value)}`)
         yield* Effect.sleep(delay.value)
         yield* rearm(slot)
+        slot.requestsAtRearm = slot.requests
         return true
       })
 
