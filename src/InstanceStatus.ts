@@ -74,7 +74,7 @@ export const InstanceStatus = Schema.Struct({
    * `maxRequests` / `maxUptime` / `maxMemory`. They never trip the breaker.
    */
   selfRestarts: Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 }),
-  /** While `cooling-down`: when the next attempt to start it is due. */
+  /** While `backing-off` or `cooling-down`: when the next attempt to start it is due. */
   nextAttemptAt: Schema.optional(Schema.Date),
   lastExit: Schema.NullOr(ExitInfo),
   lastError: Schema.NullOr(Schema.String),

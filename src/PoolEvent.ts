@@ -52,10 +52,11 @@ export const Restarting = Schema.TaggedStruct("Restarting", {
 })
 
 /**
- * Too many restarts within the intensity window: the instance's breaker tripped (the `trip`-th
- * time). It rests for `delayMillis`, until `until`, then is restarted with a fresh window.
+ * The instance's breaker tripped (the `trip`-th time): too many restarts within the intensity
+ * window, or an end on trial, before it answered anything after its last cool-down (`reason`
+ * says which). It rests for `delayMillis`, until `until`, then is restarted with a fresh window.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export const CoolingDown = Schema.TaggedStruct("CoolingDown", {

@@ -72,7 +72,7 @@ export const defaultSchedule: Schedule.Schedule<unknown, ExitInfo> = Schedule.ex
  * 48 to 72 s at the cap), so that instances that tripped together do not all start again at the
  * same moment. A tool that stays up `resetAfter` starts again from the first.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category schedules
  */
 export const defaultCoolDown: Schedule.Schedule<unknown, number> = Schedule.exponential("10 seconds").pipe(

@@ -224,7 +224,7 @@ export class PoolBusy extends Data.TaggedError("PoolBusy")<{
  * not restart). `submit` fails at once instead of waiting. `nextAttemptAt` is when the first
  * instance to cool down tries again (null when none will).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export class PoolUnavailable extends Data.TaggedError("PoolUnavailable")<{

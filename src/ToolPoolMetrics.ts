@@ -52,7 +52,7 @@ export const restarts: Metric.Metric.Counter<number> = internal.restarts
  * Restarts and replacements the pool caused itself: healing an abandoned turn, a failed health
  * probe, recycling (`maxRequests`, `maxUptime`, `maxMemory`). They never trip the breaker.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category metrics
  */
 export const selfRestarts: Metric.Metric.Counter<number> = internal.selfRestarts
@@ -60,7 +60,7 @@ export const selfRestarts: Metric.Metric.Counter<number> = internal.selfRestarts
 /**
  * Trips of instances' restart breakers: each starts a cool-down (`CoolingDown` event).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category metrics
  */
 export const breakerTrips: Metric.Metric.Counter<number> = internal.breakerTrips

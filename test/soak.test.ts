@@ -6,7 +6,7 @@ import { mockTool } from "./utils/mockTool.js"
 import { alive } from "./utils/processes.js"
 import { fairShare, judge, recovers } from "./utils/storm.js"
 
-// Minutes long under the default restart policy (it waits out cool-downs): on demand with TOOLPOOL_STORMS=1.
+// Minutes long under the default restart policy (it waits out cool-downs): in npm run test:storms.
 describe.skipIf(process.env.TOOLPOOL_STORMS !== "1")("soak", () => {
   // The pool's default restart policy, as users get it (STYLE 12): the kills trip the breaker,
   // and the pool must come back by itself.

@@ -29,8 +29,7 @@ const bashEcho: PoolOptions.Input = {
   instances: 8
 }
 
-// Minutes long and still sensitive to a loaded machine (see issue 17's note): run on demand with
-// TOOLPOOL_STORMS=1 npx vitest run test/storm.test.ts test/soak.test.ts
+// Minutes long: apart from npm test, in npm run test:storms (which CI runs too).
 describe.skipIf(process.env.TOOLPOOL_STORMS !== "1")("storms (issue 17)", () => {
   it.scopedLive("1: a bash echo, 2000 prompts, a SIGKILL every 30 ms: no black hole", () =>
     Effect.gen(function*() {

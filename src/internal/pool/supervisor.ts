@@ -55,6 +55,12 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
     const { emit, metrics, options, router, slots } = pool
     // One supervisor fiber per instance that is waiting to be restarted.
     const supervisors = yield* FiberMap.make<number>()
+    /**
+     * The tool ended on the heal's SIGINT (many do: Node and Python scripts without a handler):
+     * from then on heals do not send it, and wait for the abandoned answer instead, so that a
+     * caller's deadline does not cost the tool its life (and its state) each time.
+     */
+    let interruptEndsTool = false
 
     const countRestart = (slot: Slot) => {
       slot.restarts++
@@ -108,7 +114,19 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
             // The tool ended on the pool's own interrupt (healing an abandoned turn: many tools
             // exit on SIGINT). Not a crash: it is started again at once, as healing would.
             if (inc.healing && (exit.signal === null || exit.signal === "SIGINT")) {
-              return cleanup.pipe(Effect.zipRight(FiberMap.run(supervisors, slot.id, restartOwn(slot, inc))))
+              const learnt = options.interrupt === "SIGINT" && !interruptEndsTool
+              if (learnt) interruptEndsTool = true
+              return cleanup.pipe(
+                Effect.zipRight(
+                  learnt
+                    ? Effect.logWarning(
+                      `the tool ended on the SIGINT that cut an abandoned turn short: from now on abandoned turns ` +
+                        `are not interrupted, their answers are awaited (up to healGrace) instead`
+                    )
+                    : Effect.void
+                ),
+                Effect.zipRight(FiberMap.run(supervisors, slot.id, restartOwn(slot, inc)))
+              )
             }
             if (!restartsAfter(options.restart, exit)) return Effect.asVoid(cleanup)
             // The latest exit drives the restarts: a supervisor still waiting for the readiness
@@ -293,17 +311,19 @@ export const makeSupervisor = (pool: PoolCore): Effect.Effect<Supervisor, never,
       })
 
     /**
-     * Brings an instance back in sync after an abandoned turn: interrupt the tool, and wait up to
-     * `healGrace` for the abandoned answer to come (the framing is then in sync again); if it does
-     * not, restart the instance. Runs holding the instance's turn lock.
+     * Brings an instance back in sync after an abandoned turn: interrupt the tool (unless it is
+     * known to end on SIGINT), and wait up to `healGrace` for the abandoned answer to come (the
+     * framing is then in sync again); if it does not, restart the instance. Runs holding the
+     * instance's turn lock.
      */
     const heal = (slot: Slot, inc: Incarnation): Effect.Effect<void> =>
       Effect.gen(function*() {
         const { interrupt } = options
         // An exit from here on is the interrupt's doing, not a crash (`onExit`).
         inc.healing = true
-        if (interrupt === "SIGINT") inc.process.interrupt()
-        else if (interrupt !== "none") yield* Effect.ignore(Instance.write(inc, inc.codec.encode(interrupt.input)))
+        if (interrupt === "SIGINT") {
+          if (!interruptEndsTool) inc.process.interrupt()
+        } else if (interrupt !== "none") yield* Effect.ignore(Instance.write(inc, inc.codec.encode(interrupt.input)))
         const answered = yield* Instance.within(
           options.healGrace,
           Effect.gen(function*() {
