@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Framing, RestartPolicy, ToolPool } from "../src/index.js"
+import { sendBackPressures } from "./utils/backPressure.js"
 import { mockLines, mockTool } from "./utils/mockTool.js"
 
 const provide = Effect.provide(NodeContext.layer)
@@ -171,34 +172,7 @@ describe("ToolPool", () => {
       }).pipe(provide))
 
     it.scopedLive("send back-pressures when the tool reads nothing, instead of buffering without bound", () =>
-      Effect.gen(function*() {
-        // `sleep` never reads its stdin: once the pipe and the small queue are full, send must wait
-        const pool = yield* ToolPool.make({
-          command: "sleep",
-          args: ["30"],
-          stdinQueue: 4,
-          grace: 0,
-          killAfter: "1 second"
-        })
-        const chunk = "y".repeat(64 * 1024)
-        let sent = 0
-        const sender = yield* Effect.fork(
-          Effect.forEach(
-            Array.from({ length: 200 }),
-            () =>
-              pool.send(0, chunk).pipe(Effect.tap(() =>
-                Effect.sync(() => {
-                  sent++
-                })
-              )),
-            { discard: true }
-          )
-        )
-        yield* Effect.sleep("300 millis")
-        expect(sent).toBeGreaterThan(0)
-        expect(sent).toBeLessThan(20)
-        yield* Fiber.interrupt(sender)
-      }).pipe(provide))
+      sendBackPressures(undefined, 300).pipe(provide))
   })
 
   describe("status, health and restart", () => {

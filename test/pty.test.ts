@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { fileURLToPath } from "node:url"
 import { Framing, ToolPool, Transport } from "../src/index.js"
+import { sendBackPressures } from "./utils/backPressure.js"
 import { lacks } from "./utils/installed.js"
 import { lacksNodePty } from "./utils/nodePty.js"
 
@@ -63,4 +64,7 @@ describe.skipIf(noPty)("pool over a pty", () => {
       expect(refused).toMatchObject({ _tag: "SpawnError", reason: "ExitedAtStartup", exitCode: 2 })
       expect(refused._tag === "SpawnError" && refused.stderrTail).toContain("not a terminal")
     }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("send back-pressures when the tool reads nothing from its terminal, as over pipes", () =>
+    sendBackPressures(Transport.pty(), 500).pipe(Effect.provide(NodeContext.layer)))
 })

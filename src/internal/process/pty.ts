@@ -140,6 +140,38 @@ interface Held {
 
 const encoder = new TextEncoder()
 
+/** How often the writes queued in node-pty are looked at while a writer waits for them to drain. */
+const DRAIN_POLL_MILLIS = 5
+
+/**
+ * The bytes node-pty has queued and not yet written to the terminal. node-pty 1.x keeps them in a
+ * private queue (`_writeStream._writeQueue`: it retries on EAGAIN, without a callback or a
+ * count to read); 0 when that queue is not where it is expected (another version), and writes
+ * then are not held back.
+ */
+const writeQueueOf = (pty: NodePty.IPty): Array<unknown> | undefined => {
+  const queue: unknown = (pty as unknown as { readonly _writeStream?: { readonly _writeQueue?: unknown } })
+    ._writeStream?._writeQueue
+  return Array.isArray(queue) ? queue : undefined
+}
+
+const queuedIn = (pty: NodePty.IPty): number => {
+  const queue = writeQueueOf(pty)
+  if (queue === undefined) return 0
+  let bytes = 0
+  for (const task of queue as ReadonlyArray<{ readonly buffer: Buffer; readonly offset: number }>) {
+    bytes += task.buffer.byteLength - task.offset
+  }
+  return bytes
+}
+
+/** A writer waiting for its bytes to leave node-pty's queue. */
+interface Draining {
+  /** Where its bytes end, counted over all that was handed to node-pty. */
+  readonly end: number
+  readonly written: () => void
+}
+
 /**
  * A started pseudo-terminal as the pool drives it. Until the wrapper's marker arrives, output is
  * kept (to take the marker out) and writes are held (the terminal may still be canonical).
@@ -149,17 +181,27 @@ class Terminal {
   /** An exit that came before `listen` (node-pty fires it once, listener or not). */
   private earlyExit: { readonly code: number; readonly signal: number } | undefined = undefined
   private exited = false
+  /** The terminal is gone: writes go nowhere (node-pty would fail them with EBADF, and print it). */
+  private closed = false
   private setUp = false
   private beforeMarker: Buffer = Buffer.alloc(0)
   private held: Array<Held> = []
   private heldBytes = 0
+  /** Bytes handed to node-pty since the start. */
+  private handed = 0
+  private draining: Array<Draining> = []
+  private drainTimer: ReturnType<typeof setTimeout> | undefined = undefined
 
   constructor(private readonly pty: NodePty.IPty) {
     // Nothing is read until someone listens: node-pty drops data that no handler hears.
     pty.pause()
     // Typed as text, but bytes with `encoding: null`.
     pty.onData((data: string | Uint8Array) => this.data(typeof data === "string" ? encoder.encode(data) : data))
-    pty.onExit(({ exitCode, signal }) => this.exit(exitCode, signal ?? 0))
+    pty.onExit(({ exitCode, signal }) => this.exit(exitCode, signal ?? 0)) // node-pty closes the terminal when its tool is gone (an 'close' event of its own, not in IPty)
+    ;(pty as unknown as { readonly on?: (event: "close", listener: () => void) => void }).on?.(
+      "close",
+      () => this.dropQueued()
+    )
   }
 
   edge(): Edge {
@@ -170,9 +212,10 @@ class Terminal {
       terminal: true,
       listen: (listener) => this.listen(listener),
       stdin: {
-        // Only what is held here: node-pty queues the writes the terminal cannot take at once,
-        // and shows no count of them.
-        buffered: () => this.heldBytes,
+        // What is held here, and what node-pty queued because the terminal could not take it:
+        // a writer is told its bytes are written only once they have left that queue, so that a
+        // tool that reads nothing holds its writers back (`stdin.ts`) as a pipe would.
+        buffered: () => this.heldBytes + queuedIn(pty),
         write: (bytes, written) =>
           this.write(
             typeof bytes === "string" ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
@@ -188,15 +231,33 @@ class Terminal {
         if (stream === "stdout") pty.resume()
       },
       // The tool leads its own session, so its pid is also its process group.
-      signal: (signal, target) => signalPid(pty.pid, signal, target),
+      signal: (signal, target) => {
+        // Being ended: what node-pty still has queued goes nowhere, and its retries would race
+        // the terminal's close (EBADF).
+        if (signal === "SIGTERM" || signal === "SIGKILL" || signal === "SIGHUP") this.dropQueued()
+        return signalPid(pty.pid, signal, target)
+      },
       // Not held: a ^C is a signal, in any mode of the terminal.
-      interrupt: () => pty.write("\x03"),
+      interrupt: () => {
+        if (!this.closed) pty.write("\x03")
+      },
       release: () => {
         // What a terminal does when it is closed; once the tool is gone, node-pty has closed the
         // terminal itself.
+        this.dropQueued()
         if (!this.exited) signalPid(pty.pid, "SIGHUP", "group")
       }
     }
+  }
+
+  /**
+   * Drops what node-pty still has queued for a terminal that is gone: nobody will read it, and
+   * node-pty would go on retrying it on the closed terminal (and print EBADF errors).
+   */
+  private dropQueued(): void {
+    this.closed = true
+    const queue = writeQueueOf(this.pty)
+    if (queue !== undefined) queue.length = 0
   }
 
   private listen(listener: Transport.Listener): void {
@@ -211,8 +272,30 @@ class Terminal {
       this.heldBytes += Buffer.byteLength(bytes)
       return
     }
+    if (this.closed) return written?.()
     this.pty.write(bytes)
-    written?.()
+    this.handed += Buffer.byteLength(bytes)
+    if (written === undefined) return
+    if (queuedIn(this.pty) === 0) return written()
+    this.draining.push({ end: this.handed, written })
+    this.watchDrain()
+  }
+
+  /** Tells the waiting writers, in order, once their bytes have left node-pty's queue. */
+  private watchDrain(): void {
+    if (this.drainTimer !== undefined) return
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined
+      if (this.exited) {
+        this.draining = []
+        return
+      }
+      const gone = this.handed - queuedIn(this.pty)
+      while (this.draining.length > 0 && (this.draining[0]?.end ?? Infinity) <= gone) this.draining.shift()?.written()
+      if (this.draining.length > 0) this.watchDrain()
+    }, DRAIN_POLL_MILLIS)
+    // the terminal keeps the program alive while the tool runs; this timer should not
+    this.drainTimer.unref()
   }
 
   private data(bytes: Uint8Array): void {
@@ -234,6 +317,10 @@ class Terminal {
   /** node-pty fires this once the terminal's output has ended (or 200 ms after the exit). */
   private exit(code: number, signal: number): void {
     this.exited = true
+    if (this.drainTimer !== undefined) clearTimeout(this.drainTimer)
+    this.drainTimer = undefined
+    this.draining = []
+    this.dropQueued()
     if (this.listener === undefined) this.earlyExit = { code, signal }
     else this.report(code, signal)
   }
