@@ -71,6 +71,12 @@ describe("against the mock tool", () => {
 })
 // --- end of the block quoted in docs/testing.md ---
 
+/** A scripted tool that echoes its input, and exits with `exitCode` on "crash". */
+const echoOrCrash = (exitCode: number) => (input: string, instance: number, turn: { readonly pid: number | null }) =>
+  input === "crash"
+    ? Effect.fail(new ToolPoolError.InstanceExited({ instance, pid: turn.pid, exitCode, signal: null, stderrTail: "" }))
+    : Effect.succeed(input)
+
 /** Collects the pool's events from now on, until `done` says enough. */
 const collectEvents = (
   pool: ToolPool.ToolPool,
@@ -215,14 +221,7 @@ describe("ToolPoolTest", () => {
 
   it.scoped("an InstanceExited answer crashes the instance; the restart policy brings it back", () =>
     Effect.gen(function*() {
-      const pool = yield* ToolPoolTest.make({
-        respond: (input, instance, turn) =>
-          input === "crash"
-            ? Effect.fail(
-              new ToolPoolError.InstanceExited({ instance, pid: turn.pid, exitCode: 3, signal: null, stderrTail: "" })
-            )
-            : input
-      })
+      const pool = yield* ToolPoolTest.make({ respond: echoOrCrash(3) })
       const [first] = yield* pool.status
       const events = yield* collectEvents(pool, (all) => all.some((e) => e._tag === "Ready"))
       const error = yield* Effect.flip(pool.request(0, "crash"))
@@ -245,14 +244,7 @@ describe("ToolPoolTest", () => {
 
   it.scoped("the breaker under the TestClock: past the intensity it cools down; an end on trial trips it again at once", () =>
     Effect.gen(function*() {
-      const pool = yield* ToolPoolTest.make({
-        respond: (input, instance, turn) =>
-          input === "crash"
-            ? Effect.fail(
-              new ToolPoolError.InstanceExited({ instance, pid: turn.pid, exitCode: 1, signal: null, stderrTail: "" })
-            )
-            : input
-      })
+      const pool = yield* ToolPoolTest.make({ respond: echoOrCrash(1) })
       // the default policy: 5 restarts within a minute, each after a delay of at most 10 s
       for (let i = 0; i < 6; i++) {
         expect((yield* Effect.flip(pool.request(0, "crash")))._tag).toBe("InstanceExited")

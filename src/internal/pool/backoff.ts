@@ -24,17 +24,25 @@ export interface Backoff {
   trips: number
 }
 
+/**
+ * A driver whose steps yield the schedule's delays at once, without waiting them: the supervisor
+ * says until when (`nextAttemptAt`), then waits.
+ */
+const delaysDriver = <In>(
+  schedule: Schedule.Schedule<unknown, In>
+): Effect.Effect<Schedule.ScheduleDriver<Duration.Duration, In>> =>
+  Schedule.driver(Schedule.delays(schedule).pipe(Schedule.modifyDelay(() => Duration.zero)))
+
+/** The driver of a policy's restart schedule. @internal */
+export const restartDriver = (
+  policy: RestartPolicy
+): Effect.Effect<Schedule.ScheduleDriver<Duration.Duration, ExitInfo>> => delaysDriver(policy.schedule)
+
 /** The driver of a policy's cool-downs (none under `coolDown: "never"`). @internal */
 export const coolDownDriver = (
   policy: RestartPolicy
 ): Effect.Effect<Schedule.ScheduleDriver<Duration.Duration, number> | undefined> =>
-  policy.coolDown === "never"
-    ? Effect.succeed(undefined)
-    : Schedule.driver(
-      // the delays as the output, with no wait of the driver's own: the supervisor waits, once it
-      // has said until when
-      Schedule.delays(policy.coolDown ?? defaultCoolDown).pipe(Schedule.modifyDelay(() => Duration.zero))
-    )
+  policy.coolDown === "never" ? Effect.succeed(undefined) : delaysDriver(policy.coolDown ?? defaultCoolDown)
 
 /** An instance that stayed up `resetAfter` starts its schedule and its cool-downs afresh. @internal */
 export const resetIfStable = (backoff: Backoff, policy: RestartPolicy, uptimeMillis: number): Effect.Effect<void> =>
@@ -107,16 +115,6 @@ export const nextRestart = (
     backoff.recentRestarts.push(started)
     return Either.right(delay.value)
   })
-
-/**
- * The driver of a policy's restart schedule: each step yields its delay at once, without waiting
- * it (the supervisor shows when the attempt is due, then waits).
- * @internal
- */
-export const restartDriver = (
-  policy: RestartPolicy
-): Effect.Effect<Schedule.ScheduleDriver<Duration.Duration, ExitInfo>> =>
-  Schedule.driver(Schedule.delays(policy.schedule).pipe(Schedule.modifyDelay(() => Duration.zero)))
 
 /** The event that announces a restart `nextRestart` decided on. @internal */
 export const restartingEvent = (

@@ -122,16 +122,19 @@ export const makeRouter = <S extends Routable>(
    */
   const unavailable = (): { readonly at: number | undefined; readonly error: () => PoolUnavailable } | undefined => {
     let at: number | undefined
-    const counts = new Map<string, number>()
     for (const slot of slots) {
       if (!slot.retiring && alive(slot)) return undefined
       const next = slot.retiring ? "never" : outlook(slot)
       if (next === "soon") return undefined
       if (next !== "never") at = at === undefined ? next : Math.min(at, next)
-      const state = slot.retiring ? "being removed" : slot.state
-      counts.set(state, (counts.get(state) ?? 0) + 1)
     }
+    // the message is made only for those who get it: dispatch asks this at every change
     const error = () => {
+      const counts = new Map<string, number>()
+      for (const slot of slots) {
+        const state = slot.retiring ? "being removed" : slot.state
+        counts.set(state, (counts.get(state) ?? 0) + 1)
+      }
       const states = [...counts].map(([state, n]) => `${n} ${state}`).join(", ")
       const wait = at === undefined ? "" : ` (in ${Duration.format(Duration.millis(Math.max(0, at - now())))})`
       return new PoolUnavailable({
