@@ -22,8 +22,8 @@ import * as FiberSet from "effect/FiberSet"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { readFileSync } from "node:fs"
 import * as Transport from "../../Transport.js"
+import { procStat } from "./procfs.js"
 import type { Edge } from "./transport.js"
 import { makeTransport, signalPid } from "./transport.js"
 
@@ -245,15 +245,9 @@ const signalOf = (error: PlatformError): string | null => {
 
 /**
  * Whether `pid` is our own child and leads its own process group, as a process spawned by the
- * platform's Node executor does (`detached`). Read from `/proc/<pid>/stat` (Linux): its fields
- * after the command name are state, parent pid, process group.
+ * platform's Node executor does (`detached`), from `/proc/<pid>/stat` (Linux).
  */
 const leadsOwnGroup = (pid: number): boolean => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1")
-    const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return Number(ppid) === process.pid && Number(pgrp) === pid
-  } catch {
-    return false
-  }
+  const stat = procStat(pid)
+  return stat !== undefined && stat.ppid === process.pid && stat.pgrp === pid
 }

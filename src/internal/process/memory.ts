@@ -1,22 +1,11 @@
 /**
- * The resident memory of process groups, from Linux's `/proc`: each process's group is the
- * fifth field of `/proc/<pid>/stat`, its resident set `VmRSS` in `/proc/<pid>/status`. One scan
+ * The resident memory of process groups, from Linux's `/proc`: each process's group is in
+ * `/proc/<pid>/stat` (`procfs.ts`), its resident set `VmRSS` in `/proc/<pid>/status`. One scan
  * of `/proc` serves every group asked about. Elsewhere (no `/proc`) nothing is known.
  * @internal
  */
 import { readdirSync, readFileSync } from "node:fs"
-
-/** The process group of a process, or undefined if it is gone (or unreadable). */
-const groupOf = (pid: string): number | undefined => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1")
-    // after the parenthesised command name (which may hold spaces): state, ppid, pgrp, ...
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return Number(fields[2])
-  } catch {
-    return undefined
-  }
-}
+import { procStat } from "./procfs.js"
 
 /** A process's resident set in bytes (0 for a zombie or a kernel thread), or undefined if gone. */
 const rssOf = (pid: string): number | undefined => {
@@ -44,7 +33,7 @@ export const groupsResident = (groups: ReadonlySet<number>): Map<number, number>
   }
   for (const pid of entries) {
     if (!/^\d+$/.test(pid)) continue
-    const group = groupOf(pid)
+    const group = procStat(pid)?.pgrp
     if (group === undefined || !groups.has(group)) continue
     const rss = rssOf(pid)
     if (rss !== undefined) totals.set(group, (totals.get(group) ?? 0) + rss)
